@@ -1,0 +1,95 @@
+#pragma once
+// Scalar functions shared by every backend (host and device), so that all backends compute
+// the same formulas: activations with their derivatives, and the counter-based random numbers.
+#include <cmath>
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#define VTRANS_HD __host__ __device__
+#else
+#define VTRANS_HD
+#endif
+
+namespace vtrans::math {
+
+enum class unary_op : int { identity, relu, gelu, gelu_tanh, silu, tanh, sigmoid, exp, log, square };
+
+template <class T>
+VTRANS_HD inline T sigmoid(T x) { return T(1) / (T(1) + std::exp(-x)); }
+
+template <class T>
+VTRANS_HD inline T apply(unary_op op, T x) {
+  constexpr T inv_sqrt2 = T(0.70710678118654752440);
+  constexpr T sqrt_2_over_pi = T(0.79788456080286535588);
+  switch (op) {
+    case unary_op::identity: return x;
+    case unary_op::relu: return x > T(0) ? x : T(0);
+    case unary_op::gelu: return T(0.5) * x * (T(1) + std::erf(x * inv_sqrt2));
+    case unary_op::gelu_tanh: return T(0.5) * x * (T(1) + std::tanh(sqrt_2_over_pi * (x + T(0.044715) * x * x * x)));
+    case unary_op::silu: return x * sigmoid(x);
+    case unary_op::tanh: return std::tanh(x);
+    case unary_op::sigmoid: return sigmoid(x);
+    case unary_op::exp: return std::exp(x);
+    case unary_op::log: return std::log(x);
+    case unary_op::square: return x * x;
+  }
+  return x;
+}
+
+// d apply(op, x) / dx, given the input x and the output y = apply(op, x).
+template <class T>
+VTRANS_HD inline T derivative(unary_op op, T x, T y) {
+  constexpr T inv_sqrt2 = T(0.70710678118654752440);
+  constexpr T inv_sqrt_2pi = T(0.39894228040143267794);
+  constexpr T sqrt_2_over_pi = T(0.79788456080286535588);
+  switch (op) {
+    case unary_op::identity: return T(1);
+    case unary_op::relu: return x > T(0) ? T(1) : T(0);
+    case unary_op::gelu: return T(0.5) * (T(1) + std::erf(x * inv_sqrt2)) + x * inv_sqrt_2pi * std::exp(T(-0.5) * x * x);
+    case unary_op::gelu_tanh: {
+      T u = sqrt_2_over_pi * (x + T(0.044715) * x * x * x);
+      T t = std::tanh(u);
+      return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * sqrt_2_over_pi * (T(1) + T(3 * 0.044715) * x * x);
+    }
+    case unary_op::silu: { T s = sigmoid(x); return s * (T(1) + x * (T(1) - s)); }
+    case unary_op::tanh: return T(1) - y * y;
+    case unary_op::sigmoid: return y * (T(1) - y);
+    case unary_op::exp: return y;
+    case unary_op::log: return T(1) / x;
+    case unary_op::square: return T(2) * x;
+  }
+  return T(1);
+}
+
+enum class binary_op : int { add, sub, mul };
+
+template <class T>
+VTRANS_HD inline T apply(binary_op op, T a, T b) {
+  switch (op) {
+    case binary_op::add: return a + b;
+    case binary_op::sub: return a - b;
+    case binary_op::mul: return a * b;
+  }
+  return a;
+}
+
+// Counter-based random numbers: value i of a draw depends only on (seed, i), so every backend
+// and every thread count produces the same numbers for the same seed (the seeding contract).
+VTRANS_HD inline std::uint64_t mix64(std::uint64_t z) {
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+// Uniform in (0, 1), never exactly 0 or 1.
+VTRANS_HD inline double uniform(std::uint64_t seed, std::uint64_t i) {
+  std::uint64_t bits = mix64(mix64(seed) ^ (i * 0xD1B54A32D192ED03ull + 0x8CB92BA72F3D8DD7ull));
+  return (static_cast<double>(bits >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+// Standard normal by Box-Muller on two uniforms of the counter pair (2i, 2i+1).
+VTRANS_HD inline double normal(std::uint64_t seed, std::uint64_t i) {
+  double u1 = uniform(seed, 2 * i), u2 = uniform(seed, 2 * i + 1);
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586476925 * u2);
+}
+
+}  // namespace vtrans::math
