@@ -495,7 +495,8 @@ struct cpu {
   static void norm_backward(index rows, index cols, const T* x, const T* gamma, const T* mean, const T* rstd,
                             const T* dy, T* dx, T* dgamma, T* dbeta) {
     const std::size_t ng = dgamma ? std::size_t(cols) : 0, nb = dbeta ? std::size_t(cols) : 0;
-    std::vector<std::vector<double>> parts_g(std::size_t(omp_get_max_threads())), parts_b(parts_g.size());
+    std::vector<std::vector<double>> parts_g(static_cast<std::size_t>(omp_get_max_threads()));
+    std::vector<std::vector<double>> parts_b(parts_g.size());
 #pragma omp parallel if (rows * cols > parallel_grain)
     {
       auto& pg = parts_g[std::size_t(omp_get_thread_num())];

@@ -8,3 +8,10 @@
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xtensor.hpp>
 #endif
+
+// xtensor-blas's linear algebra (used as an independent reference in tests), on request.
+#if defined(VTRANS_WITH_XTENSOR_BLAS)
+#if __has_include(<xtensor-blas/xlinalg.hpp>)
+#include <xtensor-blas/xlinalg.hpp>
+#endif
+#endif

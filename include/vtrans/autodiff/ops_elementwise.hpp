@@ -1,0 +1,86 @@
+#pragma once
+// Element-wise arithmetic with broadcasting of the second operand, activations, scaling and
+// reductions to a scalar.
+#include "vtrans/autodiff/tape.hpp"
+#include "vtrans/tensor/math.hpp"
+
+namespace vtrans::autodiff {
+
+namespace detail {
+// How b spreads over a: same shape, one value, one row of a's last dimension, or one value per row.
+inline broadcast broadcast_mode(const char* op, const shape& a, const shape& b) {
+  if (a == b) return broadcast::none;
+  if (b.numel() == 1) return broadcast::scalar;
+  if (b.cols() == a.cols() && b.numel() == a.cols()) return broadcast::row;
+  if (b.cols() == 1 && b.numel() == a.rows()) return broadcast::column;
+  throw shape_mismatch(op, "cannot broadcast the second operand over the first", a, b);
+}
+
+template <class T, class B>
+var<T, B> binary(const char* name, math::binary_op op, const var<T, B>& a, const var<T, B>& b) {
+  const broadcast mode = broadcast_mode(name, a.shape(), b.shape());
+  const index rows = a.shape().rows(), cols = a.shape().cols();
+  tensor<T, B> y(a.shape());
+  B::binary(op, rows, cols, a.value().data(), b.value().data(), mode, y.data());
+  return record(std::move(y), {&a, &b}, [a, b, op, mode, rows, cols](const tensor<T, B>& g) {
+    const T sign = op == math::binary_op::sub ? T(-1) : T(1);
+    const bool mul = op == math::binary_op::mul;
+    if (a.requires_grad())
+      B::accumulate(rows, cols, T(1), g.data(), mul ? b.value().data() : nullptr, mode, a.grad_buffer().data());
+    if (b.requires_grad())
+      B::accumulate_reduced(rows, cols, sign, g.data(), mul ? a.value().data() : nullptr, mode, b.grad_buffer().data());
+  });
+}
+
+template <class T, class B>
+var<T, B> unary(math::unary_op op, const var<T, B>& x) {
+  tensor<T, B> y(x.shape());
+  B::unary(op, x.numel(), x.value().data(), y.data());
+  return record(std::move(y), {&x}, [x, op](const tensor<T, B>& g, const tensor<T, B>& y) {
+    B::unary_backward(op, x.numel(), x.value().data(), y.data(), g.data(), x.grad_buffer().data());
+  });
+}
+}  // namespace detail
+
+template <class T, class B> var<T, B> add(const var<T, B>& a, const var<T, B>& b) { return detail::binary("add", math::binary_op::add, a, b); }
+template <class T, class B> var<T, B> sub(const var<T, B>& a, const var<T, B>& b) { return detail::binary("sub", math::binary_op::sub, a, b); }
+template <class T, class B> var<T, B> mul(const var<T, B>& a, const var<T, B>& b) { return detail::binary("mul", math::binary_op::mul, a, b); }
+
+template <class T, class B> var<T, B> relu(const var<T, B>& x) { return detail::unary(math::unary_op::relu, x); }
+template <class T, class B> var<T, B> gelu(const var<T, B>& x) { return detail::unary(math::unary_op::gelu, x); }
+template <class T, class B> var<T, B> gelu_tanh(const var<T, B>& x) { return detail::unary(math::unary_op::gelu_tanh, x); }
+template <class T, class B> var<T, B> silu(const var<T, B>& x) { return detail::unary(math::unary_op::silu, x); }
+template <class T, class B> var<T, B> tanh(const var<T, B>& x) { return detail::unary(math::unary_op::tanh, x); }
+template <class T, class B> var<T, B> sigmoid(const var<T, B>& x) { return detail::unary(math::unary_op::sigmoid, x); }
+template <class T, class B> var<T, B> exp(const var<T, B>& x) { return detail::unary(math::unary_op::exp, x); }
+template <class T, class B> var<T, B> log(const var<T, B>& x) { return detail::unary(math::unary_op::log, x); }
+template <class T, class B> var<T, B> square(const var<T, B>& x) { return detail::unary(math::unary_op::square, x); }
+// By run-time choice, for models whose activation comes from config.json.
+template <class T, class B> var<T, B> activation(math::unary_op op, const var<T, B>& x) { return detail::unary(op, x); }
+
+// s * x
+template <class T, class B>
+var<T, B> scale(const var<T, B>& x, T s) {
+  tensor<T, B> y(x.shape());
+  B::axpby(x.numel(), s, x.value().data(), T(0), y.data());
+  return record(std::move(y), {&x}, [x, s](const tensor<T, B>& g) {
+    B::axpby(x.numel(), s, g.data(), T(1), x.grad_buffer().data());
+  });
+}
+
+// Sum of all elements, as a rank-0 tensor.
+template <class T, class B>
+var<T, B> sum(const var<T, B>& x, T factor = T(1)) {
+  tensor<T, B> y(shape{});
+  B::reduce_sum(x.numel(), x.value().data(), factor, y.data());
+  return record(std::move(y), {&x}, [x, factor](const tensor<T, B>& g) {
+    B::add_scalar(x.numel(), g.data(), factor, x.grad_buffer().data());
+  });
+}
+template <class T, class B>
+var<T, B> mean(const var<T, B>& x) {
+  require(x.numel() > 0, "mean", "of an empty tensor");
+  return sum(x, T(1) / static_cast<T>(x.numel()));
+}
+
+}  // namespace vtrans::autodiff

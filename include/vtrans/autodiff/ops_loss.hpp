@@ -1,0 +1,80 @@
+#pragma once
+// Losses: cross-entropy from logits (with an ignore index for padding), mean squared error, and
+// the distillation KL divergence with temperature.
+#include <cstdint>
+#include <vector>
+
+#include "vtrans/autodiff/ids.hpp"
+#include "vtrans/autodiff/tape.hpp"
+
+namespace vtrans::autodiff {
+
+// Mean of -log softmax(logits)[target] over rows whose target is not ignore_index.
+// logits [..., classes]; targets: one per row, on the host (checked, then uploaded).
+template <class T, class B>
+var<T, B> cross_entropy(const var<T, B>& logits, const std::vector<std::int32_t>& targets, std::int32_t ignore_index = -100) {
+  const index rows = logits.shape().rows(), cols = logits.shape().cols();
+  const id_tensor<B> t = upload_ids<B>("cross_entropy", shape{rows}, targets, cols, ignore_index);
+  index counted = 0;
+  for (auto v : targets) counted += v != ignore_index;
+  tensor<T, B> logp(logits.shape()), per_row(shape{rows}), loss(shape{});
+  B::log_softmax(rows, cols, logits.value().data(), logp.data());
+  B::nll(rows, cols, logp.data(), t.data(), ignore_index, per_row.data());
+  const T inv = counted ? T(1) / static_cast<T>(counted) : T(0);  // all ignored: loss 0, no gradient
+  B::reduce_sum(rows, per_row.data(), inv, loss.data());
+  return record(std::move(loss), {&logits}, [logits, t, logp = std::move(logp), rows, cols, inv, ignore_index](const tensor<T, B>& g) {
+    tensor<T, B> dlogp = tensor<T, B>::zeros(logp.shape());
+    B::nll_backward(rows, cols, t.data(), ignore_index, g.data(), inv, dlogp.data());
+    B::log_softmax_backward(rows, cols, logp.data(), dlogp.data(), logits.grad_buffer().data());
+  });
+}
+
+// mean((a - b)^2)
+template <class T, class B>
+var<T, B> mse(const var<T, B>& a, const var<T, B>& b) {
+  if (a.shape() != b.shape()) throw shape_mismatch("mse", "shapes differ", a.shape(), b.shape());
+  const index n = a.numel();
+  require(n > 0, "mse", "of empty tensors");
+  tensor<T, B> diff(a.shape()), loss(shape{});
+  B::binary(math::binary_op::sub, 1, n, a.value().data(), b.value().data(), broadcast::none, diff.data());
+  const T value = static_cast<T>(B::dot(n, diff.data(), diff.data()) / double(n));
+  B::upload(&value, 1, loss.data());
+  return record(std::move(loss), {&a, &b}, [a, b, n, diff = std::move(diff)](const tensor<T, B>& g) {
+    T gs{};
+    B::download(g.data(), 1, &gs);
+    const T f = T(2) * gs / static_cast<T>(n);
+    if (a.requires_grad()) B::axpby(n, f, diff.data(), T(1), a.grad_buffer().data());
+    if (b.requires_grad()) B::axpby(n, -f, diff.data(), T(1), b.grad_buffer().data());
+  });
+}
+
+// Knowledge distillation: tau^2 * mean over rows of KL(softmax(teacher / tau) || softmax(student / tau)).
+// The teacher is a constant target: no gradient flows into it.
+template <class T, class B>
+var<T, B> kl_div(const var<T, B>& student, const var<T, B>& teacher, double tau = 1.0) {
+  if (student.shape() != teacher.shape()) throw shape_mismatch("kl_div", "student and teacher logits differ", student.shape(), teacher.shape());
+  const index rows = student.shape().rows(), cols = student.shape().cols(), n = student.numel();
+  const T inv_tau = static_cast<T>(1.0 / tau);
+  tensor<T, B> zs(student.shape()), zt(student.shape()), ls(student.shape()), lt(student.shape()), pt(student.shape()), loss(shape{});
+  B::axpby(n, inv_tau, student.value().data(), T(0), zs.data());
+  B::axpby(n, inv_tau, teacher.value().data(), T(0), zt.data());
+  B::log_softmax(rows, cols, zs.data(), ls.data());
+  B::log_softmax(rows, cols, zt.data(), lt.data());
+  B::unary(math::unary_op::exp, n, lt.data(), pt.data());
+  const double kl = B::dot(n, pt.data(), lt.data()) - B::dot(n, pt.data(), ls.data());
+  const T value = static_cast<T>(tau * tau * kl / double(rows));
+  B::upload(&value, 1, loss.data());
+  return record(std::move(loss), {&student}, [student, ls = std::move(ls), pt = std::move(pt), n, rows, tau](const tensor<T, B>& g) {
+    // d/dz_s = tau^2 / rows * (1 / tau) * (softmax(z_s / tau) - p_t) = tau / rows * (p_s - p_t)
+    T gs{};
+    B::download(g.data(), 1, &gs);
+    const T f = static_cast<T>(tau / double(rows)) * gs;
+    tensor<T, B> ps(ls.shape());
+    B::unary(math::unary_op::exp, n, ls.data(), ps.data());
+    T* ds = student.grad_buffer().data();
+    B::axpby(n, f, ps.data(), T(1), ds);
+    B::axpby(n, -f, pt.data(), T(1), ds);
+  });
+}
+
+}  // namespace vtrans::autodiff
