@@ -135,3 +135,31 @@ TEST_CASE_TEMPLATE("gradcheck: losses and dropout", B, VTRANS_TEST_BACKENDS) {
     check_grad<B>("kl_div", [&](const Vs<B>& v) { return kl_div(v[0], teacher, tau); }, {rnd<B>(shape{3, 6}, 6, 2.0)});
   check_grad<B>("dropout", [](const Vs<B>& v) { return dropout(v[0], 0.3, 42); }, {rnd<B>(shape{5, 7}, 7)});
 }
+
+TEST_CASE_TEMPLATE("gradcheck and definition: norms over kept units", B, VTRANS_TEST_BACKENDS) {
+  const auto keep = tensor<double, B>::from_host(shape{5}, {1, 0, 1, 1, 0});
+  check_grad<B>("layer_norm_kept", [&](const Vs<B>& v) { return layer_norm_kept(v[0], keep, v[1], v[2], 1e-5); },
+                {rnd<B>(shape{3, 5}, 1), rnd<B>(shape{5}, 2, 0.5, 1.0), rnd<B>(shape{5}, 3)});
+  check_grad<B>("rms_norm_kept", [&](const Vs<B>& v) { return rms_norm_kept(v[0], keep, v[1], 1e-6); },
+                {rnd<B>(shape{3, 5}, 4), rnd<B>(shape{5}, 5, 0.5, 1.0)});
+  // equals the plain norm of the kept columns alone, and 0 elsewhere
+  auto x = rnd<B>(shape{2, 5}, 6), g = rnd<B>(shape{5}, 7), b = rnd<B>(shape{5}, 8);
+  auto y = layer_norm_kept(x, keep, g, b, 1e-5).value().to_host(), r = rms_norm_kept(x, keep, g, 1e-6).value().to_host();
+  auto pick = [](const std::vector<double>& v, std::size_t rows) {
+    std::vector<double> out;
+    for (std::size_t i = 0; i < rows; ++i) for (std::size_t c : {0, 2, 3}) out.push_back(v[i * 5 + c]);
+    return out;
+  };
+  const std::vector<double> x3 = pick(x.value().to_host(), 2);
+  std::vector<double> g3, b3;
+  for (std::size_t c : {0, 2, 3}) g3.push_back(g.value().to_host()[c]), b3.push_back(b.value().to_host()[c]);
+  V<B> xs(tensor<double, B>::from_host(shape{2, 3}, x3)), gs(tensor<double, B>::from_host(shape{3}, g3)), bs(tensor<double, B>::from_host(shape{3}, b3));
+  const auto want = layer_norm(xs, gs, bs, 1e-5).value().to_host(), want_r = rms_norm(xs, gs, 1e-6).value().to_host();
+  const auto got = pick(y, 2), got_r = pick(r, 2);
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    CHECK(got[i] == doctest::Approx(want[i]));
+    CHECK(got_r[i] == doctest::Approx(want_r[i]));
+  }
+  CHECK(y[1] == 0.0);
+  CHECK(y[9] == 0.0);
+}

@@ -7,9 +7,25 @@
 namespace vtrans::autodiff {
 
 namespace detail {
+// The gradient buffer of v for a kernel that can either overwrite or accumulate: on the first
+// write of a backward pass the buffer is allocated uninitialised and `beta` is 0 (overwrite),
+// which saves the zero-fill pass of grad_buffer(); afterwards beta is 1 (accumulate).
+template <class T, class B>
+T* grad_for_write(const var<T, B>& v, T& beta) {
+  auto* n = v.get();
+  if (!n->has_grad || n->grad.shape() != n->value.shape()) {
+    n->grad = tensor<T, B>(n->value.shape());
+    n->has_grad = true;
+    beta = T(0);
+  } else {
+    beta = T(1);
+  }
+  return n->grad.data();
+}
+
 // How b spreads over a: same shape, one value, one row of a's last dimension, or one value per row.
 inline broadcast broadcast_mode(const char* op, const shape& a, const shape& b) {
-  if (a == b) return broadcast::none;
+  if (a == b || (a.numel() == b.numel() && a.cols() == b.cols())) return broadcast::none;  // same rows, other grouping
   if (b.numel() == 1) return broadcast::scalar;
   if (b.cols() == a.cols() && b.numel() == a.cols()) return broadcast::row;
   if (b.cols() == 1 && b.numel() == a.rows()) return broadcast::column;
@@ -25,10 +41,23 @@ var<T, B> binary(const char* name, math::binary_op op, const var<T, B>& a, const
   return record(std::move(y), {&a, &b}, [a, b, op, mode, rows, cols](const tensor<T, B>& g) {
     const T sign = op == math::binary_op::sub ? T(-1) : T(1);
     const bool mul = op == math::binary_op::mul;
-    if (a.requires_grad())
-      B::accumulate(rows, cols, T(1), g.data(), mul ? b.value().data() : nullptr, mode, a.grad_buffer().data());
-    if (b.requires_grad())
-      B::accumulate_reduced(rows, cols, sign, g.data(), mul ? a.value().data() : nullptr, mode, b.grad_buffer().data());
+    T beta;
+    if (a.requires_grad()) {
+      if (!mul) {  // da = g (+ da): a copy on the first write
+        T* da = grad_for_write(a, beta);
+        B::axpby(rows * cols, T(1), g.data(), beta, da);
+      } else {
+        B::accumulate(rows, cols, T(1), g.data(), b.value().data(), mode, a.grad_buffer().data());
+      }
+    }
+    if (b.requires_grad()) {
+      if (!mul && mode == broadcast::none) {  // db = sign * g (+ db)
+        T* db = grad_for_write(b, beta);
+        B::axpby(rows * cols, sign, g.data(), beta, db);
+      } else {
+        B::accumulate_reduced(rows, cols, sign, g.data(), mul ? a.value().data() : nullptr, mode, b.grad_buffer().data());
+      }
+    }
   });
 }
 

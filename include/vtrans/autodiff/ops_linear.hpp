@@ -1,6 +1,7 @@
 #pragma once
 // Matrix products: linear (Y = X W^T + b, W stored [out, in] like torch.nn.Linear), matmul and
 // batched matmul with optional transposes.
+#include "vtrans/autodiff/ops_elementwise.hpp"
 #include "vtrans/autodiff/tape.hpp"
 
 namespace vtrans::autodiff {
@@ -22,10 +23,17 @@ var<T, B> linear(const var<T, B>& x, const var<T, B>& weight, const var<T, B>& b
   }
   B::gemm(false, true, rows, out_features, in, T(1), x.value().data(), in, weight.value().data(), in, beta, y.data(), out_features);
   return record(std::move(y), {&x, &weight, &bias}, [x, weight, bias, rows, in, out_features](const tensor<T, B>& g) {
-    if (x.requires_grad())
-      B::gemm(false, false, rows, in, out_features, T(1), g.data(), out_features, weight.value().data(), in, T(1), x.grad_buffer().data(), in);
-    if (weight.requires_grad())
-      B::gemm(true, false, out_features, in, rows, T(1), g.data(), out_features, x.value().data(), in, T(1), weight.grad_buffer().data(), in);
+    // the first write of a pass overwrites (beta 0) instead of accumulating into zeros; with an
+    // empty inner dimension the product adds nothing, so keep the zero-filled buffer then
+    T beta;
+    if (x.requires_grad()) {
+      T* dx = out_features > 0 ? detail::grad_for_write(x, beta) : (beta = T(1), x.grad_buffer().data());
+      B::gemm(false, false, rows, in, out_features, T(1), g.data(), out_features, weight.value().data(), in, beta, dx, in);
+    }
+    if (weight.requires_grad()) {
+      T* dw = rows > 0 ? detail::grad_for_write(weight, beta) : (beta = T(1), weight.grad_buffer().data());
+      B::gemm(true, false, out_features, in, rows, T(1), g.data(), out_features, x.value().data(), in, beta, dw, in);
+    }
     if (bias.requires_grad())
       B::accumulate_reduced(rows, out_features, T(1), g.data(), static_cast<const T*>(nullptr), broadcast::row, bias.grad_buffer().data());
   });

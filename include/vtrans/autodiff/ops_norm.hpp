@@ -1,5 +1,7 @@
 #pragma once
 // Layer normalisation (BERT, GPT-2) and RMS normalisation (LLaMA) over the last axis.
+#include "vtrans/autodiff/ops_elementwise.hpp"
+#include "vtrans/autodiff/ops_linear.hpp"
 #include "vtrans/autodiff/tape.hpp"
 
 namespace vtrans::autodiff {
@@ -36,6 +38,54 @@ var<T, B> rms_norm(const var<T, B>& x, const var<T, B>& gamma, double eps) {
                          g.data(), x.requires_grad() ? x.grad_buffer().data() : nullptr,
                          gamma.requires_grad() ? gamma.grad_buffer().data() : nullptr);
   });
+}
+
+// Normalisation over a subset of the last axis: statistics over the units where keep = 1, output 0
+// elsewhere. A pruned model (hidden units removed) and the masked model it came from then agree.
+// keep: [cols] of 0/1 values (a constant).
+namespace detail {
+template <class T, class B>
+struct kept_units {
+  var<T, B> row, column;  // keep as [cols] and as a [1, cols] reducer
+  T inv_count;
+  explicit kept_units(const tensor<T, B>& keep) {
+    const double count = B::dot(keep.numel(), keep.data(), static_cast<const T*>(nullptr));
+    require(count > 0, "norm over kept units", "no unit is kept");
+    row = var<T, B>(keep.clone());
+    tensor<T, B> r = keep.clone();
+    r.reshape(shape{1, keep.numel()});
+    column = var<T, B>(std::move(r));
+    inv_count = static_cast<T>(1.0 / count);
+  }
+  // 1 / sqrt(mean over kept units of v^2 + eps): [..., 1]
+  var<T, B> rstd(const var<T, B>& v, double eps) const {
+    const var<T, B> ms = scale(linear(square(v), column), inv_count);
+    const var<T, B> e(tensor<T, B>::filled(shape{1}, static_cast<T>(eps)));
+    return exp(scale(log(add(ms, e)), T(-0.5)));
+  }
+};
+}  // namespace detail
+
+template <class T, class B>
+var<T, B> layer_norm_kept(const var<T, B>& x, const tensor<T, B>& keep, const var<T, B>& gamma, const var<T, B>& beta, double eps) {
+  require(keep.numel() == x.shape().cols(), "layer_norm_kept", "keep " + keep.shape().str() + " does not match input " + x.shape().str());
+  const detail::kept_units<T, B> k(keep);
+  const var<T, B> mean = scale(linear(x, k.column), k.inv_count);
+  const var<T, B> centred = mul(sub(x, mean), k.row);
+  var<T, B> y = mul(centred, k.rstd(centred, eps));
+  if (gamma.defined()) y = mul(y, gamma);
+  if (beta.defined()) y = add(y, beta);
+  return mul(y, k.row);
+}
+
+template <class T, class B>
+var<T, B> rms_norm_kept(const var<T, B>& x, const tensor<T, B>& keep, const var<T, B>& gamma, double eps) {
+  require(keep.numel() == x.shape().cols(), "rms_norm_kept", "keep " + keep.shape().str() + " does not match input " + x.shape().str());
+  const detail::kept_units<T, B> k(keep);
+  const var<T, B> kept = mul(x, k.row);
+  var<T, B> y = mul(kept, k.rstd(kept, eps));
+  if (gamma.defined()) y = mul(y, gamma);
+  return y;
 }
 
 }  // namespace vtrans::autodiff

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "vtrans/autodiff/var.hpp"
+#include "vtrans/tensor/kernel_args.hpp"
+#include "vtrans/tensor/math.hpp"
 
 namespace vtrans::autodiff {
 

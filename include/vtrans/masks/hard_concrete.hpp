@@ -1,0 +1,112 @@
+#pragma once
+// CoFi's L0 masks (Louizos et al. hard concrete), the published baseline: per unit a log alpha;
+// training samples z = clamp(sigmoid((log u - log(1 - u) + log alpha) / beta) * (r - l) + l, 0, 1)
+// with u ~ U(0, 1); P(z != 0) = sigmoid(log alpha - beta * log(-l / r)) drives the expected size.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <optional>
+
+#include "vtrans/autodiff/autodiff.hpp"
+#include "vtrans/tensor/math.hpp"
+
+namespace vtrans::masks {
+
+struct hard_concrete {
+  static constexpr bool active = true;
+  static const char* name() { return "hard_concrete"; }
+
+  struct options {
+    double temperature = 2.0 / 3.0;       // beta
+    double limit_left = -0.1, limit_right = 1.1;
+    double init_log_alpha = 0.0, init_std = 0.01;  // CoFi: 0 (drop rate 0.5) for hidden/FFN units, 10 for heads/layers
+    double clamp_min = std::log(0.01), clamp_max = std::log(100.0);
+  };
+
+  template <class T, class B>
+  class unit {
+   public:
+    using var_t = autodiff::var<T, B>;
+    using param_t = autodiff::param<T, B>;
+
+    unit(index n, std::uint64_t seed, options opt = {}) : n_(n), opt_(opt) {
+      std::vector<T> a(static_cast<std::size_t>(n));
+      for (index i = 0; i < n; ++i) a[std::size_t(i)] = static_cast<T>(opt.init_log_alpha + opt.init_std * math::normal(seed, std::uint64_t(i)));
+      log_alpha_ = param_t(tensor<T, B>::from_host(shape{n}, a));
+    }
+
+    index size() const { return n_; }
+    std::vector<param_t> parameters() const { return {log_alpha_}; }
+
+    var_t sample(index rows, std::uint64_t seed, std::uint64_t offset) const {
+      std::vector<T> logit(std::size_t(rows * n_));
+      for (std::size_t i = 0; i < logit.size(); ++i) {
+        const double u = 1e-6 + (1 - 2e-6) * math::uniform(seed, offset + i);
+        logit[i] = static_cast<T>(std::log(u) - std::log(1 - u));
+      }
+      const var_t noise(tensor<T, B>::from_host(shape{rows, n_}, logit));
+      const var_t s = autodiff::sigmoid(autodiff::scale(autodiff::add(noise, log_alpha_), static_cast<T>(1.0 / opt_.temperature)));
+      const var_t stretched = autodiff::add(autodiff::scale(s, static_cast<T>(opt_.limit_right - opt_.limit_left)),
+                                            constant(static_cast<T>(opt_.limit_left)));
+      // clamp to [0, 1]: 1 - relu(1 - relu(x)), with 1 - y written as -(y - 1)
+      const var_t one = constant(T(1));
+      const var_t upper_gap = autodiff::relu(autodiff::scale(autodiff::sub(autodiff::relu(stretched), one), T(-1)));
+      return autodiff::scale(autodiff::sub(upper_gap, one), T(-1));
+    }
+    // CoFi's deterministic mask: soft values sigmoid(log alpha / beta * 0.8) with the expected
+    // number of zeros set to 0.
+    var_t deterministic() const {
+      const auto k = keep();
+      std::vector<T> v(k.size());
+      for (std::size_t i = 0; i < k.size(); ++i) v[i] = k[i] ? T(1) : T(0);
+      const var_t soft = autodiff::sigmoid(autodiff::scale<T, B>(log_alpha_, static_cast<T>(0.8 / opt_.temperature)));
+      return autodiff::mul(soft, var_t(tensor<T, B>::from_host(shape{n_}, v)));
+    }
+    var_t regularizer() const { return var_t(tensor<T, B>::zeros(shape{})); }
+    var_t keep_probability() const {
+      const T shift = static_cast<T>(opt_.temperature * std::log(-opt_.limit_left / opt_.limit_right));
+      return autodiff::sigmoid(autodiff::sub<T, B>(log_alpha_, constant(shift)));
+    }
+    std::vector<double> score() const {
+      const auto a = log_alpha_.value().to_host();
+      return std::vector<double>(a.begin(), a.end());
+    }
+    // Keep all but the round(n - sum P(keep)) units of lowest log alpha.
+    std::vector<bool> keep() const {
+      if (forced_) return *forced_;
+      const auto a = score();
+      const double shift = opt_.temperature * std::log(-opt_.limit_left / opt_.limit_right);
+      double expected_kept = 0;
+      for (double x : a) expected_kept += 1.0 / (1.0 + std::exp(-(x - shift)));
+      const index zeros = std::clamp<index>(index(std::llround(double(n_) - expected_kept)), 0, n_);
+      std::vector<std::size_t> order(a.size());
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(), [&](std::size_t i, std::size_t j) { return a[i] < a[j]; });
+      std::vector<bool> k(a.size(), true);
+      for (index i = 0; i < zeros; ++i) k[order[std::size_t(i)]] = false;
+      return k;
+    }
+    std::vector<double> scale() const {
+      const auto a = score();
+      std::vector<double> s(a.size());
+      for (std::size_t i = 0; i < s.size(); ++i) s[i] = 1.0 / (1.0 + std::exp(-a[i] * 0.8 / opt_.temperature));
+      return s;
+    }
+    void force_keep(std::vector<bool> k) { forced_ = std::move(k); }
+    // CoFi clamps log alpha after every step.
+    void after_step() {
+      auto a = log_alpha_.value().to_host();
+      for (auto& x : a) x = std::clamp(x, static_cast<T>(opt_.clamp_min), static_cast<T>(opt_.clamp_max));
+      B::upload(a.data(), n_, const_cast<param_t&>(log_alpha_).value().data());
+    }
+
+   private:
+    static var_t constant(T v) { return var_t(tensor<T, B>::filled(shape{1}, v)); }
+    index n_;
+    options opt_;
+    param_t log_alpha_;
+    std::optional<std::vector<bool>> forced_;
+  };
+};
+
+}  // namespace vtrans::masks

@@ -1,0 +1,54 @@
+#pragma once
+// Task heads on top of the transformer body, chosen from config.json's "architectures".
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "vtrans/io/family.hpp"
+
+namespace vtrans::nn {
+
+enum class head_kind {
+  base,                      // BertModel, GPT2Model, LlamaModel: the last hidden state
+  sequence_classification,   // one vector of label logits per sequence
+  token_classification,      // label logits per token
+  masked_lm,                 // vocabulary logits per token (BERT, RoBERTa)
+  causal_lm                  // next-token logits per token (GPT-2, LLaMA)
+};
+
+inline const char* head_name(head_kind h) {
+  switch (h) {
+    case head_kind::base: return "base";
+    case head_kind::sequence_classification: return "sequence_classification";
+    case head_kind::token_classification: return "token_classification";
+    case head_kind::masked_lm: return "masked_lm";
+    case head_kind::causal_lm: return "causal_lm";
+  }
+  return "?";
+}
+
+// The Hugging Face class name of a family's model with the given head.
+inline std::string architecture_name(io::family f, head_kind h) {
+  const std::string prefix = f == io::family::bert ? "Bert" : f == io::family::roberta ? "Roberta" : f == io::family::gpt2 ? "GPT2" : "Llama";
+  switch (h) {
+    case head_kind::base: return prefix + "Model";
+    case head_kind::sequence_classification: return prefix + "ForSequenceClassification";
+    case head_kind::token_classification: return prefix + "ForTokenClassification";
+    case head_kind::masked_lm: return prefix + "ForMaskedLM";
+    case head_kind::causal_lm: return f == io::family::gpt2 ? "GPT2LMHeadModel" : prefix + "ForCausalLM";
+  }
+  return prefix + "Model";
+}
+
+// Reads the head from the first entry of "architectures" (base model when absent).
+inline head_kind head_from_architectures(io::family f, const std::vector<std::string>& architectures, const std::string& source) {
+  if (architectures.empty()) return head_kind::base;
+  const std::string& a = architectures.front();
+  for (head_kind h : {head_kind::base, head_kind::sequence_classification, head_kind::token_classification, head_kind::masked_lm,
+                      head_kind::causal_lm})
+    if (architecture_name(f, h) == a) return h;
+  if (f == io::family::gpt2 && a == "GPT2ForTokenClassification") return head_kind::token_classification;
+  throw std::invalid_argument(source + ": architecture \"" + a + "\" is not supported for model_type " + std::string(io::family_name(f)));
+}
+
+}  // namespace vtrans::nn

@@ -1,0 +1,89 @@
+// A model with deterministic masks and its compacted model compute the same function, and the
+// compacted model has exactly the parameter count its sizes predict, for every family.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "support/backends.hpp"
+#include "vtrans/nn/load.hpp"
+#include "vtrans/prune/compact.hpp"
+#include "vtrans/prune/cost.hpp"
+
+using namespace vtrans;
+
+namespace {
+const std::string models_dir = std::string(VTRANS_TEST_DATA_DIR) + "/models/";
+
+nn::batch_input sample_batch(const io::model_config& c, std::uint64_t seed) {
+  nn::batch_input in;
+  in.batch = 2;
+  in.seq = 6;
+  for (vtrans::index i = 0; i < in.batch * in.seq; ++i) {
+    std::int32_t id = static_cast<std::int32_t>(math::uniform(seed, std::uint64_t(i)) * double(c.vocab_size - 3)) + 3;
+    if (c.pad_token_id >= 0 && id == c.pad_token_id) id = 3;
+    in.ids.push_back(id);
+    in.attention_mask.push_back(i == in.batch * in.seq - 1 ? 0 : 1);  // one padded key
+  }
+  return in;
+}
+
+template <class Unit>
+void set_mu(Unit& u, const std::vector<float>& mu) {
+  auto& p = const_cast<autodiff::param<float, typename std::decay_t<decltype(u.mu())>::backend>&>(u.mu());
+  p.value() = tensor<float, typename std::decay_t<decltype(u.mu())>::backend>::from_host(p.shape(), mu);
+}
+
+// Random keep decisions (at least one unit kept where needed) and mask values around 1.
+template <class Unit>
+void randomise(Unit& u, std::uint64_t seed, double keep_rate, bool at_least_one = true) {
+  const vtrans::index n = u.size();
+  std::vector<bool> keep(static_cast<std::size_t>(n));
+  bool any = false;
+  for (vtrans::index i = 0; i < n; ++i) any = any || (keep[std::size_t(i)] = math::uniform(seed, std::uint64_t(i)) < keep_rate);
+  if (at_least_one && !any) keep[0] = true;
+  u.force_keep(keep);
+  std::vector<float> mu(static_cast<std::size_t>(n));
+  for (vtrans::index i = 0; i < n; ++i) mu[std::size_t(i)] = float(0.5 + math::uniform(seed + 7, std::uint64_t(i)));
+  set_mu(u, mu);
+}
+
+template <class Family, class B>
+void check_compaction(const std::string& name, std::uint64_t seed) {
+  INFO("model " << name << " seed " << seed);
+  const std::string dir = models_dir + name;
+  const auto config = io::load_config(dir + "/config.json");
+  const auto head = nn::head_from_architectures(config.family, config.architectures, dir);
+  nn::transformer<Family, masks::vib, B, float> masked(config, head);
+  nn::load_weights(masked, dir);
+  auto& m = masked.masks();
+  randomise(m.hidden, seed + 1, 0.7);
+  for (std::size_t l = 0; l < m.heads.size(); ++l) {
+    randomise(m.heads[l], seed + 10 + l, 0.6);
+    randomise(m.intermediate[l], seed + 20 + l, 0.6);
+  }
+  randomise(m.attention, seed + 2, 0.8, false);
+  randomise(m.mlp, seed + 3, 0.8, false);
+  auto small = prune::compact(masked);
+
+  const auto in = sample_batch(config, seed);
+  autodiff::no_record guard;
+  const auto want = masked.forward(in).logits.value().to_host();
+  const auto got = small.forward(in).logits.value().to_host();
+  REQUIRE(want.size() == got.size());
+  double worst = 0, scale = 0;
+  for (std::size_t i = 0; i < want.size(); ++i) scale = std::max(scale, double(std::abs(want[i])));
+  for (std::size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::abs(double(want[i]) - got[i]) / std::max(1e-3, scale));
+  CHECK(worst <= 1e-5);
+  CHECK(small.parameter_count() == prune::cost(small.config(), head, in.seq).total_params());
+  CHECK(small.config().hidden_size == vtrans::index(prune::kept_of(masked).hidden.size()));
+}
+}  // namespace
+
+TEST_CASE_TEMPLATE("compaction preserves the function of the masked model", B, VTRANS_TEST_BACKENDS) {
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    for (const char* name : {"bert-cls", "bert-mlm", "bert-token-cls", "bert-pruned-heads"}) check_compaction<nn::bert, B>(name, seed);
+    check_compaction<nn::roberta, B>("roberta-cls", seed);
+    for (const char* name : {"gpt2-lm", "gpt2-cls"}) check_compaction<nn::gpt2, B>(name, seed);
+    for (const char* name : {"llama-gqa", "llama-hetero"}) check_compaction<nn::llama, B>(name, seed);
+  }
+}

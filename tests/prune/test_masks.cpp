@@ -1,0 +1,52 @@
+// Mask policies against hand-computed values.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "support/backends.hpp"
+#include "vtrans/masks/mask_set.hpp"
+
+using namespace vtrans;
+
+TEST_CASE_TEMPLATE("VIB masks: KL, keep rule, keep probability and deterministic mask by hand", B, VTRANS_TEST_BACKENDS) {
+  masks::vib::unit<double, B> u(3, 1);
+  // mu = (2, 0.5, -1), log sigma^2 = (0, 0, log 4): alpha = (4, 0.25, 0.25)
+  const_cast<autodiff::param<double, B>&>(u.mu()).value() = tensor<double, B>::from_host(shape{3}, {2.0, 0.5, -1.0});
+  const_cast<autodiff::param<double, B>&>(u.log_var()).value() = tensor<double, B>::from_host(shape{3}, {0.0, 0.0, std::log(4.0)});
+  const double kl = 0.5 * (std::log(1 + 4.0) + std::log(1 + 0.25) + std::log(1 + 0.25));
+  CHECK(u.regularizer().item() == doctest::Approx(kl));
+  CHECK(u.keep() == std::vector<bool>{true, false, false});
+  const auto p = u.keep_probability().value().to_host();
+  CHECK(p[0] == doctest::Approx(1 / (1 + std::exp(-10 * std::log(4.0)))));
+  CHECK(p[1] == doctest::Approx(1 / (1 + std::exp(-10 * std::log(0.25)))));
+  CHECK(u.deterministic().value().to_host() == std::vector<double>{2.0, 0.0, 0.0});
+  // sample: mu + eps * sigma with the counter-based normal draw
+  const auto z = u.sample(2, 9, 0).value().to_host();
+  for (std::size_t r = 0; r < 2; ++r)
+    for (std::size_t j = 0; j < 3; ++j) {
+      const double sigma = j == 2 ? 2.0 : 1.0, mu = j == 0 ? 2.0 : j == 1 ? 0.5 : -1.0;
+      CHECK(z[r * 3 + j] == doctest::Approx(mu + sigma * math::normal(9, r * 3 + j)));
+    }
+}
+
+TEST_CASE_TEMPLATE("VIB masks start with every unit kept and z close to 1", B, VTRANS_TEST_BACKENDS) {
+  masks::vib::unit<double, B> u(50, 3);
+  for (bool k : u.keep()) CHECK(k);
+  for (double z : u.sample(4, 1, 0).value().to_host()) CHECK(std::abs(z - 1.0) < 0.1);
+  for (double p : u.keep_probability().value().to_host()) CHECK(p > 0.999);
+}
+
+TEST_CASE_TEMPLATE("hard-concrete masks follow CoFi's formulas", B, VTRANS_TEST_BACKENDS) {
+  masks::hard_concrete::options opt;
+  opt.init_std = 0;
+  opt.init_log_alpha = 0.5;
+  masks::hard_concrete::unit<double, B> u(4, 1, opt);
+  const double p = 1 / (1 + std::exp(-(0.5 - (2.0 / 3.0) * std::log(0.1 / 1.1))));
+  for (double x : u.keep_probability().value().to_host()) CHECK(x == doctest::Approx(p));
+  for (double z : u.sample(8, 2, 0).value().to_host()) CHECK((z >= 0.0 && z <= 1.0));
+  // expected zeros round(4 - 4p) = 0 here: all kept, with soft value sigmoid(0.5 / beta * 0.8)
+  CHECK(u.keep() == std::vector<bool>{true, true, true, true});
+  CHECK(u.deterministic().value().to_host()[0] == doctest::Approx(1 / (1 + std::exp(-0.5 * 0.8 * 1.5))));
+  u.after_step();
+  CHECK(u.regularizer().item() == 0.0);
+}
