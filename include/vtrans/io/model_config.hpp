@@ -420,6 +420,14 @@ inline model_config parse_config(const nlohmann::json& j, const std::string& sou
       break;
     }
   }
+  // vtrans extension for BERT/RoBERTa/GPT-2: a pruned hidden size no longer equals heads * head_dim,
+  // so exported configs carry "head_dim" (as LLaMA's do); transformers ignores the key there.
+  if (!head_dim_given && c.family != family::llama) {
+    if (auto hd = r.opt_int("head_dim", 1)) {
+      c.head_dim = *hd;
+      head_dim_given = true;
+    }
+  }
   if (c.num_layers > detail::config_max_layers)
     detail::fail(src, "number of layers " + std::to_string(c.num_layers) + " is implausibly large");
   if (!head_dim_given) {
@@ -468,9 +476,6 @@ inline nlohmann::json to_json(const model_config& c) {
   if (c.num_heads <= 0 || c.hidden_size <= 0 || c.num_kv_heads <= 0)
     detail::fail(src, "hidden size, heads and key/value heads must be positive");
   const bool implied_head_dim = c.hidden_size % c.num_heads == 0 && c.hidden_size / c.num_heads == c.head_dim;
-  if (!gqa && !implied_head_dim)
-    detail::fail(src, std::string(family_name(c.family)) + " cannot store head_dim " + std::to_string(c.head_dim) +
-                          " apart from hidden_size / num_heads");
   if (!gqa && c.num_kv_heads != c.num_heads)
     detail::fail(src, std::string(family_name(c.family)) + " has no grouped-query attention: num_kv_heads must equal num_heads");
 
@@ -509,6 +514,8 @@ inline nlohmann::json to_json(const model_config& c) {
       j["max_position_embeddings"] = c.max_positions;
       j["type_vocab_size"] = c.type_vocab_size;
       j["layer_norm_eps"] = c.norm_eps;
+      if (!implied_head_dim) j["head_dim"] = c.head_dim;  // pruned hidden size (vtrans extension)
+      else j.erase("head_dim");
       break;
     case family::gpt2:
       for (const char* alias : {"hidden_size", "num_hidden_layers", "num_attention_heads", "max_position_embeddings"})
@@ -521,6 +528,8 @@ inline nlohmann::json to_json(const model_config& c) {
                                                                                  : nlohmann::json(c.intermediate_size);
       j["activation_function"] = c.activation;
       j["layer_norm_epsilon"] = c.norm_eps;
+      if (!implied_head_dim) j["head_dim"] = c.head_dim;  // pruned hidden size (vtrans extension)
+      else j.erase("head_dim");
       heads_key = "n_head";
       inter_key = "n_inner";
       break;
