@@ -1,0 +1,762 @@
+#pragma once
+// thrust_backend<System>: the kernel interface of cpu.hpp, written once as thrust algorithms over
+// raw pointers, so the same code runs on the host systems (tests on CI) and on a CUDA GPU.
+//
+//   thrust_backend<thrust_omp>   OpenMP threads; GEMM through OpenBLAS on the raw pointers
+//   thrust_backend<thrust_cpp>   one host thread; GEMM through OpenBLAS (a plain loop under nvcc)
+//   thrust_backend<thrust_cuda>  (= vtrans::cuda) the CUDA system, only in nvcc translation units:
+//                                cuBLAS GEMMs and fused row kernels (tensor/cuda/)
+//
+// Storage is the system's thrust vector (for CUDA a thrust::device_vector with a caching
+// cudaMalloc allocator); host data crosses only in upload/download. Element-wise kernels are
+// functors over a counting iterator, marked VTRANS_HD (__host__ __device__ under nvcc). Row
+// kernels give one row to one thread (host systems and the generic fallback); the CUDA system
+// replaces the heavy ones with one block per row. Sums accumulate in double like cpu's, and
+// column sums are serial per column, so results do not depend on the thread count.
+//
+// This header never includes xtensor (it is included by .cu files): only math.hpp,
+// kernel_args.hpp, shape.hpp and, for the host systems, blas.hpp. Host translation units must
+// define THRUST_DEVICE_SYSTEM to a host system (target vtrans::thrust_omp does).
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include <thrust/fill.h>
+#include <thrust/for_each.h>
+#include <thrust/functional.h>
+#include <thrust/iterator/counting_iterator.h>
+#include <thrust/transform_reduce.h>
+
+#include "vtrans/tensor/kernel_args.hpp"
+#include "vtrans/tensor/math.hpp"
+#include "vtrans/tensor/shape.hpp"
+
+#include <thrust/system/cpp/execution_policy.h>
+#include <thrust/system/cpp/vector.h>
+
+#if defined(__CUDACC__)
+#include "vtrans/tensor/cuda/kernels.cuh"
+#include "vtrans/tensor/cuda/runtime.hpp"
+#else
+#include <thrust/system/omp/execution_policy.h>
+#include <thrust/system/omp/vector.h>
+
+#include "vtrans/tensor/blas.hpp"
+#endif
+
+namespace vtrans {
+
+// ---- systems ---------------------------------------------------------------------------------
+namespace thrust_detail {
+
+// What the host systems share: memory is host memory, GEMM is OpenBLAS on the raw pointers (in
+// nvcc translation units, which do not link BLAS, a plain loop: thrust_cpp there is a reference).
+struct host_system {
+  static constexpr bool is_cuda = false;
+  template <class T>
+  static void upload(const T* host, index n, T* dst) { if (n > 0) std::memcpy(dst, host, sizeof(T) * std::size_t(n)); }
+  template <class T>
+  static void download(const T* src, index n, T* host) { if (n > 0) std::memcpy(host, src, sizeof(T) * std::size_t(n)); }
+  static void synchronize() {}
+  template <class T>
+  static void gemm(bool ta, bool tb, index m, index n, index k, T alpha, const T* a, index lda, const T* b, index ldb,
+                   T beta, T* c, index ldc) {
+#if !defined(__CUDACC__)
+    blas::gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#else
+    for (index i = 0; i < m; ++i)
+      for (index j = 0; j < n; ++j) {
+        double s = 0;
+        for (index p = 0; p < k; ++p) s += double(ta ? a[p * lda + i] : a[i * lda + p]) * double(tb ? b[j * ldb + p] : b[p * ldb + j]);
+        T& out = c[i * ldc + j];
+        out = beta == T(0) ? alpha * static_cast<T>(s) : alpha * static_cast<T>(s) + beta * out;
+      }
+#endif
+  }
+  template <class T>
+  static void gemm_batched(bool ta, bool tb, index m, index n, index k, T alpha, const T* a, index lda, index sa,
+                           const T* b, index ldb, index sb, T beta, T* c, index ldc, index sc, index batch) {
+    for (index i = 0; i < batch; ++i) gemm(ta, tb, m, n, k, alpha, a + i * sa, lda, b + i * sb, ldb, beta, c + i * sc, ldc);
+  }
+};
+
+}  // namespace thrust_detail
+
+struct thrust_cpp : thrust_detail::host_system {
+  static const char* name() { return "thrust_cpp"; }
+  template <class T>
+  using vector = thrust::cpp::vector<T>;
+  static auto policy() { return thrust::cpp::par; }
+};
+#if !defined(__CUDACC__)
+struct thrust_omp : thrust_detail::host_system {
+  static const char* name() { return "thrust_omp"; }
+  template <class T>
+  using vector = thrust::omp::vector<T>;
+  static auto policy() { return thrust::omp::par; }
+};
+#else
+// The CUDA system: device memory from cudaMalloc (cached, never managed memory), kernels on the
+// default stream without a synchronisation after each one, cuBLAS GEMMs with float accumulation
+// (TF32 off unless thrust_cuda::set_tf32(true) or VTRANS_CUDA_TF32=1).
+struct thrust_cuda {
+  static constexpr bool is_cuda = true;
+  static const char* name() { return "cuda"; }
+  template <class T>
+  using vector = thrust::device_vector<T, cuda_detail::caching_allocator<T>>;
+  static auto policy() { return thrust::cuda::par_nosync; }
+  static void set_tf32(bool on) { cuda_detail::tf32_flag() = on; }
+  static bool tf32() { return cuda_detail::tf32_flag(); }
+
+  template <class T>
+  static void upload(const T* host, index n, T* dst) {
+    if (n > 0) cuda_detail::check(cudaMemcpy(dst, host, sizeof(T) * std::size_t(n), cudaMemcpyHostToDevice), "upload");
+  }
+  template <class T>
+  static void download(const T* src, index n, T* host) {
+    if (n > 0) cuda_detail::check(cudaMemcpy(host, src, sizeof(T) * std::size_t(n), cudaMemcpyDeviceToHost), "download");
+  }
+  static void synchronize() { cuda_detail::check(cudaDeviceSynchronize(), "synchronize"); }
+  template <class T>
+  static void gemm(bool ta, bool tb, index m, index n, index k, T alpha, const T* a, index lda, const T* b, index ldb,
+                   T beta, T* c, index ldc) {
+    cuda_detail::gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+  template <class T>
+  static void gemm_batched(bool ta, bool tb, index m, index n, index k, T alpha, const T* a, index lda, index sa,
+                           const T* b, index ldb, index sb, T beta, T* c, index ldc, index sc, index batch) {
+    cuda_detail::gemm_batched(ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc, batch);
+  }
+};
+#endif
+
+// ---- functors (one call per element, row or column) -------------------------------------------
+namespace thrust_kernels {
+
+VTRANS_HD inline index operand_index(broadcast mode, index r, index c, index cols) {
+  switch (mode) {
+    case broadcast::none: return r * cols + c;
+    case broadcast::row: return c;
+    case broadcast::column: return r;
+    case broadcast::scalar: return 0;
+  }
+  return 0;
+}
+template <class T>
+VTRANS_HD inline T max_of(T a, T b) { return a < b ? b : a; }
+VTRANS_HD inline index min_index(index a, index b) { return a < b ? a : b; }
+
+template <class T>
+struct axpby_f {
+  T alpha; const T* x; T beta; T* y;
+  VTRANS_HD void operator()(index i) const { y[i] = beta == T(0) ? alpha * x[i] : alpha * x[i] + beta * y[i]; }
+};
+template <class T>
+struct copy_2d_f {
+  index cols; const T* x; index ldx; T* y; index ldy; T beta;
+  VTRANS_HD void operator()(index i) const {
+    const index r = i / cols, c = i % cols;
+    T& out = y[r * ldy + c];
+    out = beta == T(0) ? x[r * ldx + c] : x[r * ldx + c] + beta * out;
+  }
+};
+template <class T>
+struct permute_0213_f {
+  index d1, d2, d3; const T* x; T* y; T beta;
+  VTRANS_HD void operator()(index i) const {
+    const index d = i % d3, t = i / d3, c = t % d2, t2 = t / d2, b = t2 % d1, a = t2 / d1;
+    T& out = y[((a * d2 + c) * d1 + b) * d3 + d];
+    out = beta == T(0) ? x[i] : x[i] + beta * out;
+  }
+};
+template <class T>
+struct unary_f {
+  math::unary_op op; const T* x; T* y;
+  VTRANS_HD void operator()(index i) const { y[i] = math::apply(op, x[i]); }
+};
+template <class T>
+struct unary_backward_f {
+  math::unary_op op; const T* x; const T* y; const T* dy; T* dx;
+  VTRANS_HD void operator()(index i) const { dx[i] += dy[i] * math::derivative(op, x[i], y[i]); }
+};
+template <class T>
+struct binary_f {
+  math::binary_op op; index cols; const T* a; const T* b; broadcast mode; T* y;
+  VTRANS_HD void operator()(index i) const { y[i] = math::apply(op, a[i], b[operand_index(mode, i / cols, i % cols, cols)]); }
+};
+template <class T>
+struct accumulate_f {
+  index cols; T alpha; const T* dy; const T* b; broadcast mode; T* da;
+  VTRANS_HD void operator()(index i) const {
+    da[i] += alpha * dy[i] * (b ? b[operand_index(mode, i / cols, i % cols, cols)] : T(1));
+  }
+};
+// one thread per row: db[r] += alpha * sum_c dy * a
+template <class T>
+struct reduce_row_f {
+  index cols; T alpha; const T* dy; const T* a; T* db;
+  VTRANS_HD void operator()(index r) const {
+    double s = 0;
+    for (index c = 0; c < cols; ++c) { const index i = r * cols + c; s += dy[i] * (a ? a[i] : T(1)); }
+    db[r] += alpha * static_cast<T>(s);
+  }
+};
+// one thread per column: db[c] += alpha * sum_r dy * a   (neighbouring threads read neighbouring columns)
+template <class T>
+struct reduce_column_f {
+  index rows, cols; T alpha; const T* dy; const T* a; T* db;
+  VTRANS_HD void operator()(index c) const {
+    double s = 0;
+    for (index r = 0; r < rows; ++r) { const index i = r * cols + c; s += dy[i] * (a ? a[i] : T(1)); }
+    db[c] += alpha * static_cast<T>(s);
+  }
+};
+template <class T>
+struct product_term_f {  // dy * a in T (as cpu), widened for the sum
+  const T* x; const T* y;
+  VTRANS_HD double operator()(index i) const { return static_cast<double>(x[i] * (y ? y[i] : T(1))); }
+};
+template <class T>
+struct dot_term_f {
+  const T* x; const T* y;
+  VTRANS_HD double operator()(index i) const { return double(x[i]) * (y ? double(y[i]) : 1.0); }
+};
+template <class T>
+struct set_first_f {  // p[0] = v, or p[0] += v
+  T* p; T v; bool add;
+  VTRANS_HD void operator()(index) const { p[0] = add ? p[0] + v : v; }
+};
+template <class T>
+struct add_scalar_f {
+  const T* scalar; T factor; T* dx;
+  VTRANS_HD void operator()(index i) const { dx[i] += scalar[0] * factor; }
+};
+
+// softmax family, one row per call
+template <class T>
+struct softmax_row_f {
+  index cols; const T* x; T* y;
+  VTRANS_HD void operator()(index r) const {
+    const T* xr = x + r * cols; T* yr = y + r * cols;
+    T mx = cols ? xr[0] : T(0);
+    for (index c = 1; c < cols; ++c) mx = max_of(mx, xr[c]);
+    double s = 0;
+    for (index c = 0; c < cols; ++c) { yr[c] = std::exp(xr[c] - mx); s += yr[c]; }
+    const T inv = static_cast<T>(1.0 / s);
+    for (index c = 0; c < cols; ++c) yr[c] *= inv;
+  }
+};
+template <class T>
+struct softmax_backward_row_f {
+  index cols; const T* y; const T* dy; T* dx;
+  VTRANS_HD void operator()(index r) const {
+    const T* yr = y + r * cols; const T* gr = dy + r * cols; T* dr = dx + r * cols;
+    double s = 0;
+    for (index c = 0; c < cols; ++c) s += double(gr[c]) * yr[c];
+    for (index c = 0; c < cols; ++c) dr[c] += yr[c] * (gr[c] - static_cast<T>(s));
+  }
+};
+template <class T>
+struct log_softmax_row_f {
+  index cols; const T* x; T* y;
+  VTRANS_HD void operator()(index r) const {
+    const T* xr = x + r * cols; T* yr = y + r * cols;
+    T mx = cols ? xr[0] : T(0);
+    for (index c = 1; c < cols; ++c) mx = max_of(mx, xr[c]);
+    double s = 0;
+    for (index c = 0; c < cols; ++c) s += std::exp(double(xr[c] - mx));
+    const T lse = mx + static_cast<T>(std::log(s));
+    for (index c = 0; c < cols; ++c) yr[c] = xr[c] - lse;
+  }
+};
+template <class T>
+struct log_softmax_backward_row_f {
+  index cols; const T* y; const T* dy; T* dx;
+  VTRANS_HD void operator()(index r) const {
+    const T* yr = y + r * cols; const T* gr = dy + r * cols; T* dr = dx + r * cols;
+    double s = 0;
+    for (index c = 0; c < cols; ++c) s += gr[c];
+    for (index c = 0; c < cols; ++c) dr[c] += gr[c] - std::exp(yr[c]) * static_cast<T>(s);
+  }
+};
+template <class T>
+struct nll_f {
+  index cols; const T* logp; const std::int32_t* target; std::int32_t ignore; T* loss;
+  VTRANS_HD void operator()(index r) const { loss[r] = target[r] == ignore ? T(0) : -logp[r * cols + target[r]]; }
+};
+template <class T>
+struct nll_backward_f {  // rows write distinct elements: no race
+  index cols; const std::int32_t* target; std::int32_t ignore; const T* scalar; T factor; T* dlogp;
+  VTRANS_HD void operator()(index r) const { if (target[r] != ignore) dlogp[r * cols + target[r]] -= scalar[0] * factor; }
+};
+
+// normalisation
+template <class T>
+struct layer_norm_row_f {
+  index cols; const T* x; const T* gamma; const T* beta; double eps; T* y; T* mean; T* rstd;
+  VTRANS_HD void operator()(index r) const {
+    const T* xr = x + r * cols; T* yr = y + r * cols;
+    double s = 0, ss = 0;
+    for (index c = 0; c < cols; ++c) s += xr[c];
+    const double mu = s / double(cols);
+    for (index c = 0; c < cols; ++c) { const double d = xr[c] - mu; ss += d * d; }
+    const double rs = 1.0 / std::sqrt(ss / double(cols) + eps);
+    mean[r] = static_cast<T>(mu); rstd[r] = static_cast<T>(rs);
+    const T m = static_cast<T>(mu), q = static_cast<T>(rs);
+    for (index c = 0; c < cols; ++c) yr[c] = (xr[c] - m) * q * (gamma ? gamma[c] : T(1)) + (beta ? beta[c] : T(0));
+  }
+};
+template <class T>
+struct rms_norm_row_f {
+  index cols; const T* x; const T* gamma; double eps; T* y; T* rstd;
+  VTRANS_HD void operator()(index r) const {
+    const T* xr = x + r * cols; T* yr = y + r * cols;
+    double ss = 0;
+    for (index c = 0; c < cols; ++c) ss += double(xr[c]) * xr[c];
+    const T q = static_cast<T>(1.0 / std::sqrt(ss / double(cols) + eps));
+    rstd[r] = q;
+    for (index c = 0; c < cols; ++c) yr[c] = xr[c] * q * (gamma ? gamma[c] : T(1));
+  }
+};
+// dx += rstd * (g - [mean(g)] - xhat * mean(g * xhat)), g = dy * gamma, xhat = (x - mean) * rstd
+template <class T>
+struct norm_backward_row_f {
+  index cols; const T* x; const T* gamma; const T* mean; const T* rstd; const T* dy; T* dx;
+  VTRANS_HD void operator()(index r) const {
+    const T* xr = x + r * cols; const T* gr = dy + r * cols; T* dr = dx + r * cols;
+    const double m = mean ? double(mean[r]) : 0.0, q = rstd[r];
+    double sg = 0, sgx = 0;
+    for (index c = 0; c < cols; ++c) {
+      const double xh = (xr[c] - m) * q, g = double(gr[c]) * (gamma ? gamma[c] : T(1));
+      sg += g; sgx += g * xh;
+    }
+    const double mg = mean ? sg / double(cols) : 0.0, mgx = sgx / double(cols);
+    for (index c = 0; c < cols; ++c) {
+      const double xh = (xr[c] - m) * q, g = double(gr[c]) * (gamma ? gamma[c] : T(1));
+      dr[c] += static_cast<T>(q * (g - mg - xh * mgx));
+    }
+  }
+};
+// dgamma[c] += sum_r dy * xhat, dbeta[c] += sum_r dy
+template <class T>
+struct norm_backward_column_f {
+  index rows, cols; const T* x; const T* mean; const T* rstd; const T* dy; T* dgamma; T* dbeta;
+  VTRANS_HD void operator()(index c) const {
+    double sg = 0, sb = 0;
+    for (index r = 0; r < rows; ++r) {
+      const double g = dy[r * cols + c];
+      sg += g * ((x[r * cols + c] - (mean ? double(mean[r]) : 0.0)) * double(rstd[r]));
+      sb += g;
+    }
+    if (dgamma) dgamma[c] += static_cast<T>(sg);
+    if (dbeta) dbeta[c] += static_cast<T>(sb);
+  }
+};
+
+// embeddings
+template <class T>
+struct gather_f {
+  index cols; const T* table; const std::int32_t* ids; T* y;
+  VTRANS_HD void operator()(index i) const { y[i] = table[index(ids[i / cols]) * cols + i % cols]; }
+};
+template <class T>
+struct scatter_column_f {  // one thread per column: repeated ids never race
+  index n, cols; const T* dy; const std::int32_t* ids; T* dtable;
+  VTRANS_HD void operator()(index c) const {
+    for (index i = 0; i < n; ++i) dtable[index(ids[i]) * cols + c] += dy[i * cols + c];
+  }
+};
+
+// attention rows of probs [batch, heads, q_len, k_len]: mask, then softmax over visible keys
+template <class T>
+struct attention_softmax_row_f {
+  index q_len, k_len, heads; bool causal; const std::int32_t* key_mask; T* probs;
+  VTRANS_HD void operator()(index rr) const {
+    const index i = rr % q_len, b = rr / q_len / heads;
+    T* row = probs + rr * k_len;
+    const std::int32_t* km = key_mask ? key_mask + b * k_len : nullptr;
+    const index shift = k_len - q_len;
+    const index visible = causal ? min_index(k_len, i + shift + 1 > 0 ? i + shift + 1 : 0) : k_len;
+    bool any = false;
+    T mx = T(0);
+    for (index j = 0; j < visible; ++j)
+      if (!km || km[j]) { mx = any ? max_of(mx, row[j]) : row[j]; any = true; }
+    double s = 0;
+    for (index j = 0; j < k_len; ++j) {
+      const bool on = j < visible && (!km || km[j]);
+      row[j] = on ? std::exp(row[j] - mx) : T(0);
+      s += row[j];
+    }
+    const T inv = s > 0 ? static_cast<T>(1.0 / s) : T(0);
+    for (index j = 0; j < k_len; ++j) row[j] *= inv;
+  }
+};
+// dS = P * (dP - rowsum(dP * P)) * scale, in place over dP
+template <class T>
+struct attention_scores_grad_row_f {
+  index k_len; T scale; const T* probs; T* dp;
+  VTRANS_HD void operator()(index rr) const {
+    const T* pr = probs + rr * k_len; T* gr = dp + rr * k_len;
+    double s = 0;
+    for (index j = 0; j < k_len; ++j) s += double(gr[j]) * pr[j];
+    for (index j = 0; j < k_len; ++j) gr[j] = pr[j] * (gr[j] - static_cast<T>(s)) * scale;
+  }
+};
+
+// rotary embedding: one call per (row, head, pair) so x == y (in place) is safe
+template <class T>
+struct rope_pair_f {
+  index heads, head_dim, half, rotary_dim, ldx, ldy; double theta;
+  const T* x; const std::int32_t* positions; bool inverse; T beta; T* y;
+  VTRANS_HD void operator()(index t) const {
+    const index i = t % half, rh = t / half, h = rh % heads, r = rh / heads;
+    const T* xh = x + r * ldx + h * head_dim;
+    T* yh = y + r * ldy + h * head_dim;
+    const double inv_freq = std::pow(theta, -2.0 * double(i) / double(rotary_dim));
+    const double a = double(positions[r]) * inv_freq;
+    const double c = std::cos(a), s = inverse ? -std::sin(a) : std::sin(a);
+    const T x0 = xh[i], x1 = xh[i + half];
+    const T y0 = static_cast<T>(x0 * c - x1 * s), y1 = static_cast<T>(x1 * c + x0 * s);
+    yh[i] = y0 + (beta == T(0) ? T(0) : beta * yh[i]);
+    yh[i + half] = y1 + (beta == T(0) ? T(0) : beta * yh[i + half]);
+  }
+};
+template <class T>
+struct rope_pass_f {  // the unrotated tail of each head
+  index heads, head_dim, rotary_dim, ldx, ldy; const T* x; T beta; T* y;
+  VTRANS_HD void operator()(index t) const {
+    const index rest = head_dim - rotary_dim;
+    const index i = rotary_dim + t % rest, rh = t / rest, h = rh % heads, r = rh / heads;
+    T& out = y[r * ldy + h * head_dim + i];
+    out = x[r * ldx + h * head_dim + i] + (beta == T(0) ? T(0) : beta * out);
+  }
+};
+
+// random numbers: the counter-based generator of math.hpp
+template <class T>
+struct uniform_f {
+  std::uint64_t seed, offset; T* y;
+  VTRANS_HD void operator()(index i) const { y[i] = static_cast<T>(math::uniform(seed, offset + std::uint64_t(i))); }
+};
+template <class T>
+struct normal_f {
+  std::uint64_t seed, offset; T* y;
+  VTRANS_HD void operator()(index i) const { y[i] = static_cast<T>(math::normal(seed, offset + std::uint64_t(i))); }
+};
+template <class T>
+struct dropout_f {
+  double p; T keep; std::uint64_t seed, offset; T* y;
+  VTRANS_HD void operator()(index i) const { y[i] = math::uniform(seed, offset + std::uint64_t(i)) >= p ? keep : T(0); }
+};
+template <class T>
+struct adamw_f {
+  T* param; const T* grad; T* m; T* v; double lr, beta1, beta2, eps, weight_decay, c1, c2;
+  VTRANS_HD void operator()(index i) const {
+    const double g = grad[i];
+    const double mi = beta1 * m[i] + (1 - beta1) * g, vi = beta2 * v[i] + (1 - beta2) * g * g;
+    m[i] = static_cast<T>(mi); v[i] = static_cast<T>(vi);
+    const double update = (mi / c1) / (std::sqrt(vi / c2) + eps) + weight_decay * param[i];
+    param[i] = static_cast<T>(param[i] - lr * update);
+  }
+};
+
+}  // namespace thrust_kernels
+
+// ---- the backend ------------------------------------------------------------------------------
+template <class System>
+struct thrust_backend {
+  using system = System;
+  static const char* name() { return System::name(); }
+
+  template <class T>
+  using storage = typename System::template vector<T>;
+
+  // ---- storage and host boundaries -------------------------------------------------------
+  template <class T>
+  static storage<T> allocate(index n) { return storage<T>(static_cast<std::size_t>(n)); }
+  template <class T>
+  static T* data(storage<T>& s) { return thrust::raw_pointer_cast(s.data()); }
+  template <class T>
+  static const T* data(const storage<T>& s) { return thrust::raw_pointer_cast(s.data()); }
+  template <class T>
+  static void upload(const T* host, index n, T* dst) { System::upload(host, n, dst); }
+  template <class T>
+  static void download(const T* src, index n, T* host) { System::download(src, n, host); }
+  static void synchronize() { System::synchronize(); }
+
+  // ---- element-wise ----------------------------------------------------------------------
+  template <class T>
+  static void fill(index n, T value, T* y) { if (n > 0) thrust::fill_n(System::policy(), y, n, value); }
+  template <class T>
+  static void axpby(index n, T alpha, const T* x, T beta, T* y) { launch(n, thrust_kernels::axpby_f<T>{alpha, x, beta, y}); }
+  template <class T>
+  static void copy_2d(index rows, index cols, const T* x, index ldx, T* y, index ldy, T beta) {
+    if (cols > 0) launch(rows * cols, thrust_kernels::copy_2d_f<T>{cols, x, ldx, y, ldy, beta});
+  }
+  template <class T>
+  static void permute_0213(index d0, index d1, index d2, index d3, const T* x, T* y, T beta) {
+    launch(d0 * d1 * d2 * d3, thrust_kernels::permute_0213_f<T>{d1, d2, d3, x, y, beta});
+  }
+  template <class T>
+  static void unary(math::unary_op op, index n, const T* x, T* y) { launch(n, thrust_kernels::unary_f<T>{op, x, y}); }
+  template <class T>
+  static void unary_backward(math::unary_op op, index n, const T* x, const T* y, const T* dy, T* dx) {
+    launch(n, thrust_kernels::unary_backward_f<T>{op, x, y, dy, dx});
+  }
+  template <class T>
+  static void binary(math::binary_op op, index rows, index cols, const T* a, const T* b, broadcast mode, T* y) {
+    if (cols > 0) launch(rows * cols, thrust_kernels::binary_f<T>{op, cols, a, b, mode, y});
+  }
+  template <class T>
+  static void accumulate(index rows, index cols, T alpha, const T* dy, const T* b, broadcast mode, T* da) {
+    if (cols > 0) launch(rows * cols, thrust_kernels::accumulate_f<T>{cols, alpha, dy, b, mode, da});
+  }
+  template <class T>
+  static void accumulate_reduced(index rows, index cols, T alpha, const T* dy, const T* a, broadcast mode, T* db) {
+    switch (mode) {
+      case broadcast::none: accumulate(rows, cols, alpha, dy, a, broadcast::none, db); return;
+      case broadcast::column: launch(rows, thrust_kernels::reduce_row_f<T>{cols, alpha, dy, a, db}); return;
+      case broadcast::row: launch(cols, thrust_kernels::reduce_column_f<T>{rows, cols, alpha, dy, a, db}); return;
+      case broadcast::scalar: {
+        const double s = sum(rows * cols, thrust_kernels::product_term_f<T>{dy, a});
+        launch(1, thrust_kernels::set_first_f<T>{db, alpha * static_cast<T>(s), true});
+        return;
+      }
+    }
+  }
+  template <class T>
+  static void reduce_sum(index n, const T* x, T alpha, T* out) {
+    const double s = sum(n, thrust_kernels::dot_term_f<T>{x, nullptr});
+    launch(1, thrust_kernels::set_first_f<T>{out, alpha * static_cast<T>(s), false});
+  }
+  template <class T>
+  static double dot(index n, const T* x, const T* y) { return sum(n, thrust_kernels::dot_term_f<T>{x, y}); }
+  template <class T>
+  static void add_scalar(index n, const T* scalar, T factor, T* dx) { launch(n, thrust_kernels::add_scalar_f<T>{scalar, factor, dx}); }
+
+  // ---- matrix products -------------------------------------------------------------------
+  template <class T>
+  static void gemm(bool trans_a, bool trans_b, index m, index n, index k, T alpha, const T* a, index lda,
+                   const T* b, index ldb, T beta, T* c, index ldc) {
+    System::gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+  template <class T>
+  static void gemm_batched(bool trans_a, bool trans_b, index m, index n, index k, T alpha, const T* a, index lda,
+                           index stride_a, const T* b, index ldb, index stride_b, T beta, T* c, index ldc,
+                           index stride_c, index batch) {
+    System::gemm_batched(trans_a, trans_b, m, n, k, alpha, a, lda, stride_a, b, ldb, stride_b, beta, c, ldc, stride_c, batch);
+  }
+
+  // ---- softmax family --------------------------------------------------------------------
+  template <class T>
+  static void softmax(index rows, index cols, const T* x, T* y) {
+#if defined(__CUDACC__)
+    if constexpr (System::is_cuda) { cuda_detail::softmax(rows, cols, x, y, false); return; }
+#endif
+    launch(rows, thrust_kernels::softmax_row_f<T>{cols, x, y});
+  }
+  template <class T>
+  static void softmax_backward(index rows, index cols, const T* y, const T* dy, T* dx) {
+#if defined(__CUDACC__)
+    if constexpr (System::is_cuda) { cuda_detail::row_grad(cuda_detail::row_grad_kind::softmax, rows, cols, y, dy, dx, T(1)); return; }
+#endif
+    launch(rows, thrust_kernels::softmax_backward_row_f<T>{cols, y, dy, dx});
+  }
+  template <class T>
+  static void log_softmax(index rows, index cols, const T* x, T* y) {
+#if defined(__CUDACC__)
+    if constexpr (System::is_cuda) { cuda_detail::softmax(rows, cols, x, y, true); return; }
+#endif
+    launch(rows, thrust_kernels::log_softmax_row_f<T>{cols, x, y});
+  }
+  template <class T>
+  static void log_softmax_backward(index rows, index cols, const T* y, const T* dy, T* dx) {
+#if defined(__CUDACC__)
+    if constexpr (System::is_cuda) { cuda_detail::row_grad(cuda_detail::row_grad_kind::log_softmax, rows, cols, y, dy, dx, T(1)); return; }
+#endif
+    launch(rows, thrust_kernels::log_softmax_backward_row_f<T>{cols, y, dy, dx});
+  }
+  template <class T>
+  static void nll(index rows, index cols, const T* logp, const std::int32_t* target, std::int32_t ignore, T* loss) {
+    launch(rows, thrust_kernels::nll_f<T>{cols, logp, target, ignore, loss});
+  }
+  template <class T>
+  static void nll_backward(index rows, index cols, const std::int32_t* target, std::int32_t ignore, const T* scalar,
+                           T factor, T* dlogp) {
+    launch(rows, thrust_kernels::nll_backward_f<T>{cols, target, ignore, scalar, factor, dlogp});
+  }
+
+  // ---- normalisation ---------------------------------------------------------------------
+  template <class T>
+  static void layer_norm(index rows, index cols, const T* x, const T* gamma, const T* beta, double eps, T* y,
+                         T* mean, T* rstd) {
+#if defined(__CUDACC__)
+    if constexpr (System::is_cuda) { cuda_detail::norm(rows, cols, x, gamma, beta, eps, y, mean, rstd); return; }
+#endif
+    launch(rows, thrust_kernels::layer_norm_row_f<T>{cols, x, gamma, beta, eps, y, mean, rstd});
+  }
+  template <class T>
+  static void layer_norm_backward(index rows, index cols, const T* x, const T* gamma, const T* mean, const T* rstd,
+                                  const T* dy, T* dx, T* dgamma, T* dbeta) {
+    norm_backward(rows, cols, x, gamma, mean, rstd, dy, dx, dgamma, dbeta);
+  }
+  template <class T>
+  static void rms_norm(index rows, index cols, const T* x, const T* gamma, double eps, T* y, T* rstd) {
+#if defined(__CUDACC__)
+    if constexpr (System::is_cuda) {
+      cuda_detail::norm(rows, cols, x, gamma, static_cast<const T*>(nullptr), eps, y, static_cast<T*>(nullptr), rstd);
+      return;
+    }
+#endif
+    launch(rows, thrust_kernels::rms_norm_row_f<T>{cols, x, gamma, eps, y, rstd});
+  }
+  template <class T>
+  static void rms_norm_backward(index rows, index cols, const T* x, const T* gamma, const T* rstd, const T* dy,
+                                T* dx, T* dgamma) {
+    norm_backward(rows, cols, x, gamma, static_cast<const T*>(nullptr), rstd, dy, dx, dgamma, static_cast<T*>(nullptr));
+  }
+
+  // ---- embeddings --------------------------------------------------------------------------
+  template <class T>
+  static void gather_rows(index n, index cols, const T* table, const std::int32_t* ids, T* y) {
+    if (cols > 0) launch(n * cols, thrust_kernels::gather_f<T>{cols, table, ids, y});
+  }
+  template <class T>
+  static void scatter_add_rows(index n, index cols, const T* dy, const std::int32_t* ids, T* dtable) {
+    if (n > 0) launch(cols, thrust_kernels::scatter_column_f<T>{n, cols, dy, ids, dtable});
+  }
+
+  // ---- attention -------------------------------------------------------------------------
+  // Scores and outputs are strided batched GEMMs: for batch b and group member j, the query heads
+  // h = g * G + j (g over kv heads) sit at a constant stride G * head_dim, their key/value heads at
+  // head_dim, so one batched product covers every kv head. probs must hold probs_numel() values.
+  template <class T>
+  static void attention_forward(const attention_dims& d, const T* q, const T* k, const T* v,
+                                const std::int32_t* key_mask, T* probs, T* out) {
+    const index G = d.heads / d.kv_heads, D = d.head_dim, QK = d.q_len * d.k_len;
+    for (index b = 0; b < d.batch; ++b)
+      for (index j = 0; j < G; ++j)
+        gemm_batched(false, true, d.q_len, d.k_len, D, static_cast<T>(d.scale), q + b * d.q_len * d.ldq + j * D, d.ldq, G * D,
+                     k + b * d.k_len * d.ldk, d.ldk, D, T(0), probs + (b * d.heads + j) * QK, d.k_len, G * QK, d.kv_heads);
+    const index rows = d.batch * d.heads * d.q_len;
+#if defined(__CUDACC__)
+    if constexpr (System::is_cuda) {
+      cuda_detail::attention_softmax(rows, d.q_len, d.k_len, d.heads, d.causal, key_mask, probs);
+    } else
+#endif
+    {
+      if (d.k_len > 0) launch(rows, thrust_kernels::attention_softmax_row_f<T>{d.q_len, d.k_len, d.heads, d.causal, key_mask, probs});
+    }
+    for (index b = 0; b < d.batch; ++b)
+      for (index j = 0; j < G; ++j)
+        gemm_batched(false, false, d.q_len, D, d.k_len, T(1), probs + (b * d.heads + j) * QK, d.k_len, G * QK,
+                     v + b * d.k_len * d.ldv, d.ldv, D, T(0), out + b * d.q_len * d.ldo + j * D, d.ldo, G * D, d.kv_heads);
+  }
+  // dq, dk, dv accumulate; group members j run one after another, so GQA sums never race.
+  template <class T>
+  static void attention_backward(const attention_dims& d, const T* q, const T* k, const T* v, const T* probs,
+                                 const T* dout, T* dq, T* dk, T* dv) {
+    const index G = d.heads / d.kv_heads, D = d.head_dim, QK = d.q_len * d.k_len;
+    auto P = [&](auto* base, index b, index j) { return base + (b * d.heads + j) * QK; };
+    auto dO = [&](index b, index j) { return dout + b * d.q_len * d.ldo + j * D; };
+    if (dv)
+      for (index b = 0; b < d.batch; ++b)
+        for (index j = 0; j < G; ++j)
+          gemm_batched(true, false, d.k_len, D, d.q_len, T(1), P(probs, b, j), d.k_len, G * QK, dO(b, j), d.ldo, G * D, T(1),
+                       dv + b * d.k_len * d.ldv, d.ldv, D, d.kv_heads);
+    if (!dq && !dk) return;
+    storage<T> scratch = allocate<T>(d.probs_numel());
+    T* dp = data(scratch);
+    for (index b = 0; b < d.batch; ++b)
+      for (index j = 0; j < G; ++j)
+        gemm_batched(false, true, d.q_len, d.k_len, D, T(1), dO(b, j), d.ldo, G * D, v + b * d.k_len * d.ldv, d.ldv, D, T(0),
+                     P(dp, b, j), d.k_len, G * QK, d.kv_heads);
+    const index rows = d.batch * d.heads * d.q_len;
+#if defined(__CUDACC__)
+    if constexpr (System::is_cuda) {
+      cuda_detail::row_grad(cuda_detail::row_grad_kind::attention_scores, rows, d.k_len, probs, static_cast<const T*>(dp), dp,
+                            static_cast<T>(d.scale));
+    } else
+#endif
+    {
+      if (d.k_len > 0) launch(rows, thrust_kernels::attention_scores_grad_row_f<T>{d.k_len, static_cast<T>(d.scale), probs, dp});
+    }
+    for (index b = 0; b < d.batch; ++b)
+      for (index j = 0; j < G; ++j) {
+        if (dq)
+          gemm_batched(false, false, d.q_len, D, d.k_len, T(1), P(dp, b, j), d.k_len, G * QK, k + b * d.k_len * d.ldk, d.ldk, D,
+                       T(1), dq + b * d.q_len * d.ldq + j * D, d.ldq, G * D, d.kv_heads);
+        if (dk)
+          gemm_batched(true, false, d.k_len, D, d.q_len, T(1), P(dp, b, j), d.k_len, G * QK, q + b * d.q_len * d.ldq + j * D,
+                       d.ldq, G * D, T(1), dk + b * d.k_len * d.ldk, d.ldk, D, d.kv_heads);
+      }
+  }
+
+  // ---- rotary positions --------------------------------------------------------------------
+  template <class T>
+  static void rope(const rope_dims& d, const T* x, const std::int32_t* positions, bool inverse, T beta, T* y) {
+    const index half = d.rotary_dim / 2;
+    if (half > 0)
+      launch(d.rows * d.heads * half, thrust_kernels::rope_pair_f<T>{d.heads, d.head_dim, half, d.rotary_dim, d.ldx, d.ldy,
+                                                                     d.theta, x, positions, inverse, beta, y});
+    if (d.head_dim > d.rotary_dim)
+      launch(d.rows * d.heads * (d.head_dim - d.rotary_dim),
+             thrust_kernels::rope_pass_f<T>{d.heads, d.head_dim, d.rotary_dim, d.ldx, d.ldy, x, beta, y});
+  }
+
+  // ---- random numbers ----------------------------------------------------------------------
+  template <class T>
+  static void random_uniform(index n, std::uint64_t seed, std::uint64_t offset, T* y) {
+    launch(n, thrust_kernels::uniform_f<T>{seed, offset, y});
+  }
+  template <class T>
+  static void random_normal(index n, std::uint64_t seed, std::uint64_t offset, T* y) {
+    launch(n, thrust_kernels::normal_f<T>{seed, offset, y});
+  }
+  template <class T>
+  static void dropout_mask(index n, double p, std::uint64_t seed, std::uint64_t offset, T* y) {
+    launch(n, thrust_kernels::dropout_f<T>{p, static_cast<T>(1.0 / (1.0 - p)), seed, offset, y});
+  }
+
+  // ---- optimiser -------------------------------------------------------------------------
+  template <class T>
+  static void adamw(index n, T* param, const T* grad, T* m, T* v, double lr, double beta1, double beta2, double eps,
+                    double weight_decay, double c1, double c2) {
+    launch(n, thrust_kernels::adamw_f<T>{param, grad, m, v, lr, beta1, beta2, eps, weight_decay, c1, c2});
+  }
+
+ private:
+  template <class F>
+  static void launch(index n, const F& f) {
+    if (n <= 0) return;
+    thrust::for_each_n(System::policy(), thrust::counting_iterator<index>(0), n, f);
+  }
+  template <class F>
+  static double sum(index n, const F& f) {
+    if (n <= 0) return 0.0;
+    return thrust::transform_reduce(System::policy(), thrust::counting_iterator<index>(0), thrust::counting_iterator<index>(n),
+                                    f, 0.0, thrust::plus<double>());
+  }
+  template <class T>
+  static void norm_backward(index rows, index cols, const T* x, const T* gamma, const T* mean, const T* rstd,
+                            const T* dy, T* dx, T* dgamma, T* dbeta) {
+    if (dx) {
+#if defined(__CUDACC__)
+      if constexpr (System::is_cuda) {
+        cuda_detail::norm_backward_dx(rows, cols, x, gamma, mean, rstd, dy, dx);
+      } else
+#endif
+      {
+        launch(rows, thrust_kernels::norm_backward_row_f<T>{cols, x, gamma, mean, rstd, dy, dx});
+      }
+    }
+    if (dgamma || dbeta) launch(cols, thrust_kernels::norm_backward_column_f<T>{rows, cols, x, mean, rstd, dy, dgamma, dbeta});
+  }
+};
+
+#if defined(__CUDACC__)
+// The GPU backend: thrust's CUDA system, cuBLAS and the fused kernels of tensor/cuda/.
+using cuda = thrust_backend<thrust_cuda>;
+#endif
+
+}  // namespace vtrans

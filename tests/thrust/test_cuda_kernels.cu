@@ -1,0 +1,64 @@
+// Every kernel of vtrans::cuda (thrust_backend<thrust_cuda>: cuBLAS, fused row kernels, thrust
+// element-wise kernels) against thrust_backend<thrust_cpp> computed on the host from the same
+// inputs (which test_thrust_cross ties to cpu), in float and double; plus the error paths.
+// Compiled by nvcc: no xtensor, no doctest. Exit code 77 (skipped) when no GPU can be used.
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "thrust/kernel_checks.hpp"
+#include "vtrans/tensor/backend.hpp"
+#include "vtrans/tensor/thrust_backend.hpp"
+
+namespace kc = vtrans::kernel_checks;
+using reference = vtrans::thrust_backend<vtrans::thrust_cpp>;
+static_assert(vtrans::is_backend_v<vtrans::cuda>, "vtrans::cuda must implement the backend contract");
+
+int main() {
+  if (!vtrans::cuda_detail::device_available()) {
+    std::puts("test_cuda_kernels: no usable CUDA device (cudaGetDeviceCount failed or found none): skipped");
+    return 77;
+  }
+  int checks = 0, failures = 0;
+  const kc::checker check = [&](bool ok, const std::string& message) {
+    ++checks;
+    if (!ok) {
+      ++failures;
+      std::fprintf(stderr, "FAILED: %s\n", message.c_str());
+    }
+  };
+  try {
+    kc::all<reference, vtrans::cuda, float>(check);
+    kc::all<reference, vtrans::cuda, double>(check);
+    vtrans::cuda::synchronize();
+
+    // TF32 GEMMs: 10-bit mantissas, so only a loose agreement
+    vtrans::thrust_cuda::set_tf32(true);
+    kc::compare<reference, vtrans::cuda, float>(check, "gemm with TF32", [&](auto t) {
+      using B = typename decltype(t)::type;
+      kc::dev<B, float> a(kc::rnd<float>(33 * 65, 1)), b(kc::rnd<float>(65 * 17, 2)), c(kc::rnd<float>(33 * 17, 3));
+      B::gemm(false, false, 33, 17, 65, 1.0f, a.p(), 65, b.p(), 17, 0.0f, c.p(), 17);
+      return kc::outputs{kc::widen(c.host())};
+    }, false, 200.0);
+    vtrans::thrust_cuda::set_tf32(false);
+
+    // Failures surface as vtrans::cuda_error naming the call.
+    auto expect_error = [&](const char* what, auto&& f) {
+      try {
+        f();
+        check(false, std::string(what) + ": no exception");
+      } catch (const vtrans::cuda_error& e) {
+        check(std::string(e.what()).find("vtrans::cuda") != std::string::npos, std::string(what) + ": " + e.what());
+      }
+    };
+    auto buf = vtrans::cuda::allocate<float>(16);
+    float* p = vtrans::cuda::data(buf);
+    expect_error("cuBLAS rejects lda < k", [&] { vtrans::cuda::gemm(false, false, 4, 4, 4, 1.0f, p, 1, p, 4, 0.0f, p, 4); });
+    expect_error("allocation beyond the device", [&] { vtrans::cuda::allocate<float>(vtrans::index(1) << 45); });
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "test_cuda_kernels: unexpected exception: %s\n", e.what());
+    return 1;
+  }
+  std::printf("test_cuda_kernels: %d checks, %d failed\n", checks, failures);
+  return failures ? 1 : 0;
+}
