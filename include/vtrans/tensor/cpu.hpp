@@ -8,8 +8,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <map>
+#include <mutex>
+#include <new>
+#include <type_traits>
 #include <vector>
 
 #include <omp.h>
@@ -21,11 +26,116 @@
 
 namespace vtrans {
 
+namespace cpu_detail {
+
+// A cache of large memory blocks for tensor storage. Every op allocates its outputs and every
+// backward pass its gradients; fresh large blocks come from mmap and cost a page fault (and a
+// kernel zero-fill) per 4 KiB page on first touch, which on a virtual machine can take longer
+// than the op itself. Freed large blocks are kept (up to VTRANS_CPU_CACHE_MB, default 2048 MiB;
+// 0 disables) and handed out again to requests of the same or slightly smaller size.
+class block_cache {
+ public:
+  static constexpr std::size_t alignment = 64;          // also the header holding the block size
+  static constexpr std::size_t min_cached = 64 * 1024;  // smaller blocks: plain aligned new
+
+  static block_cache& instance() {
+    static block_cache* cache = new block_cache;  // never destroyed: tensors may outlive statics
+    return *cache;
+  }
+
+  void* allocate(std::size_t bytes) {
+    if (bytes < min_cached) return ::operator new(bytes ? bytes : 1, std::align_val_t(alignment));
+    const std::size_t size = round_up(bytes);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = free_.lower_bound(size);
+      if (it != free_.end() && it->first <= size + size / 4) {  // best fit, at most 25% slack
+        void* block = it->second;
+        cached_ -= it->first;
+        free_.erase(it);
+        return static_cast<char*>(block) + alignment;
+      }
+    }
+    void* block = nullptr;
+    try {
+      block = ::operator new(size + alignment, std::align_val_t(alignment));
+    } catch (const std::bad_alloc&) {
+      release();
+      block = ::operator new(size + alignment, std::align_val_t(alignment));
+    }
+    *static_cast<std::size_t*>(block) = size;
+    return static_cast<char*>(block) + alignment;
+  }
+
+  void deallocate(void* p, std::size_t bytes) noexcept {
+    if (!p) return;
+    if (bytes < min_cached) { ::operator delete(p, std::align_val_t(alignment)); return; }
+    void* block = static_cast<char*>(p) - alignment;
+    const std::size_t size = *static_cast<std::size_t*>(block);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (cached_ + size <= limit_) {
+        try {
+          free_.emplace(size, block);
+          cached_ += size;
+          return;
+        } catch (...) {  // no memory for the map node: give the block back instead
+        }
+      }
+    }
+    ::operator delete(block, std::align_val_t(alignment));
+  }
+
+  // Returns every cached block to the system.
+  void release() noexcept {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [size, block] : free_) ::operator delete(block, std::align_val_t(alignment));
+    free_.clear();
+    cached_ = 0;
+  }
+  std::size_t cached_bytes() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return cached_;
+  }
+
+ private:
+  block_cache() {
+    const char* env = std::getenv("VTRANS_CPU_CACHE_MB");
+    limit_ = (env ? std::strtoull(env, nullptr, 10) : 2048ull) << 20;
+  }
+  static std::size_t round_up(std::size_t bytes) { return (bytes + 4095) / 4096 * 4096; }
+
+  std::mutex mutex_;
+  std::multimap<std::size_t, void*> free_;  // size -> block (header first)
+  std::size_t cached_ = 0, limit_ = 0;
+};
+
+// std-style allocator over block_cache, for the xtensor storage of cpu tensors.
+template <class T>
+struct caching_allocator {
+  using value_type = T;
+  caching_allocator() noexcept = default;
+  template <class U>
+  caching_allocator(const caching_allocator<U>&) noexcept {}
+  T* allocate(std::size_t n) {
+    if (n > std::numeric_limits<std::size_t>::max() / sizeof(T)) throw std::bad_array_new_length();
+    return static_cast<T*>(block_cache::instance().allocate(n * sizeof(T)));
+  }
+  void deallocate(T* p, std::size_t n) noexcept { block_cache::instance().deallocate(p, n * sizeof(T)); }
+  template <class U>
+  bool operator==(const caching_allocator<U>&) const noexcept { return true; }
+  template <class U>
+  bool operator!=(const caching_allocator<U>&) const noexcept { return false; }
+};
+
+}  // namespace cpu_detail
+
 struct cpu {
   static const char* name() { return "cpu"; }
 
+  // 1-d xtensor whose memory comes from the block cache (cpu_detail::block_cache)
   template <class T>
-  using storage = xt::xtensor<T, 1>;
+  using storage = xt::xtensor<T, 1, xt::layout_type::row_major, cpu_detail::caching_allocator<T>>;
 
   // Loops shorter than this stay on one thread: forking costs more than it saves.
   static constexpr index parallel_grain = 16384;
@@ -42,6 +152,8 @@ struct cpu {
   template <class T>
   static void download(const T* src, index n, T* host) { if (n) std::memcpy(host, src, sizeof(T) * static_cast<std::size_t>(n)); }
   static void synchronize() {}
+  // Hands the cached free blocks of tensor storage back to the system.
+  static void release_cached_memory() { cpu_detail::block_cache::instance().release(); }
 
   // ---- element-wise ----------------------------------------------------------------------
   template <class T>
@@ -84,36 +196,52 @@ struct cpu {
           else for (index d = 0; d < d3; ++d) ys[d] = xs[d] + beta * ys[d];
         }
   }
+  // fp32 GELU(erf) runs a vectorisable erf/exp (a few ulp, like PyTorch's vectorised GELU);
+  // every other case evaluates math.hpp's formulas exactly.
   template <class T>
   static void unary(math::unary_op op, index n, const T* x, T* y) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (op == math::unary_op::gelu) {
+        parallel_ranges(n, parallel_grain / 4, [=](index b, index e) { gelu_f32(e - b, x + b, y + b); });
+        return;
+      }
+    }
 #pragma omp parallel for schedule(static) if (n > parallel_grain / 4)
     for (index i = 0; i < n; ++i) y[i] = math::apply(op, x[i]);
   }
   // dx += dy * f'(x)
   template <class T>
   static void unary_backward(math::unary_op op, index n, const T* x, const T* y, const T* dy, T* dx) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (op == math::unary_op::gelu) {
+        parallel_ranges(n, parallel_grain / 4, [=](index b, index e) { gelu_backward_f32(e - b, x + b, dy + b, dx + b); });
+        return;
+      }
+    }
 #pragma omp parallel for schedule(static) if (n > parallel_grain / 4)
     for (index i = 0; i < n; ++i) dx[i] += dy[i] * math::derivative(op, x[i], y[i]);
   }
   // y = a (op) broadcast(b), a and y of shape [rows, cols]
   template <class T>
   static void binary(math::binary_op op, index rows, index cols, const T* a, const T* b, broadcast mode, T* y) {
-#pragma omp parallel for schedule(static) if (rows * cols > parallel_grain)
-    for (index r = 0; r < rows; ++r)
-      for (index c = 0; c < cols; ++c) {
-        index i = r * cols + c;
-        y[i] = math::apply(op, a[i], b[operand_index(mode, r, c, cols)]);
-      }
+    switch (op) {  // one vectorisable loop per (op, broadcast mode)
+      case math::binary_op::add:
+        broadcast_loop(rows, cols, b, mode, [=](index i, T bv) { y[i] = a[i] + bv; }); return;
+      case math::binary_op::sub:
+        broadcast_loop(rows, cols, b, mode, [=](index i, T bv) { y[i] = a[i] - bv; }); return;
+      case math::binary_op::mul:
+        broadcast_loop(rows, cols, b, mode, [=](index i, T bv) { y[i] = a[i] * bv; }); return;
+    }
   }
   // da[r, c] += alpha * dy[r, c] * broadcast(b)[r, c]   (b null: 1)
   template <class T>
   static void accumulate(index rows, index cols, T alpha, const T* dy, const T* b, broadcast mode, T* da) {
-#pragma omp parallel for schedule(static) if (rows * cols > parallel_grain)
-    for (index r = 0; r < rows; ++r)
-      for (index c = 0; c < cols; ++c) {
-        index i = r * cols + c;
-        da[i] += alpha * dy[i] * (b ? b[operand_index(mode, r, c, cols)] : T(1));
-      }
+    if (!b) {
+      const T one = T(1);
+      broadcast_loop(rows, cols, &one, broadcast::scalar, [=](index i, T bv) { da[i] += alpha * dy[i] * bv; });
+      return;
+    }
+    broadcast_loop(rows, cols, b, mode, [=](index i, T bv) { da[i] += alpha * dy[i] * bv; });
   }
   // db += alpha * (dy * a) summed down to the shape that `mode` broadcasts from   (a null: 1)
   template <class T>
@@ -124,8 +252,16 @@ struct cpu {
       case broadcast::column:
 #pragma omp parallel for schedule(static) if (rows * cols > parallel_grain)
         for (index r = 0; r < rows; ++r) {
+          const T* dr = dy + r * cols;
+          const T* ar = a ? a + r * cols : nullptr;
           double s = 0;
-          for (index c = 0; c < cols; ++c) s += term(r * cols + c);
+          if (ar) {
+#pragma omp simd reduction(+ : s)
+            for (index c = 0; c < cols; ++c) s += dr[c] * ar[c];
+          } else {
+#pragma omp simd reduction(+ : s)
+            for (index c = 0; c < cols; ++c) s += dr[c];
+          }
           db[r] += alpha * static_cast<T>(s);
         }
         return;
@@ -136,9 +272,19 @@ struct cpu {
         {
           auto& part = parts[static_cast<std::size_t>(omp_get_thread_num())];
           part.assign(static_cast<std::size_t>(cols), 0.0);
+          double* pd = part.data();
 #pragma omp for schedule(static)
-          for (index r = 0; r < rows; ++r)
-            for (index c = 0; c < cols; ++c) part[static_cast<std::size_t>(c)] += term(r * cols + c);
+          for (index r = 0; r < rows; ++r) {
+            const T* dr = dy + r * cols;
+            const T* ar = a ? a + r * cols : nullptr;
+            if (ar) {
+#pragma omp simd
+              for (index c = 0; c < cols; ++c) pd[c] += dr[c] * ar[c];
+            } else {
+#pragma omp simd
+              for (index c = 0; c < cols; ++c) pd[c] += dr[c];
+            }
+          }
         }
         for (index c = 0; c < cols; ++c) {
           double s = 0;
@@ -205,8 +351,11 @@ struct cpu {
     for (index r = 0; r < rows; ++r) {
       const T* yr = y + r * cols; const T* gr = dy + r * cols; T* dr = dx + r * cols;
       double s = 0;
+#pragma omp simd reduction(+ : s)
       for (index c = 0; c < cols; ++c) s += double(gr[c]) * yr[c];
-      for (index c = 0; c < cols; ++c) dr[c] += yr[c] * (gr[c] - static_cast<T>(s));
+      const T st = static_cast<T>(s);
+#pragma omp simd
+      for (index c = 0; c < cols; ++c) dr[c] += yr[c] * (gr[c] - st);
     }
   }
   template <class T>
@@ -257,15 +406,23 @@ struct cpu {
     for (index r = 0; r < rows; ++r) {
       const T* xr = x + r * cols; T* yr = y + r * cols;
       double s = 0, ss = 0;
+#pragma omp simd reduction(+ : s)
       for (index c = 0; c < cols; ++c) s += xr[c];
       const double mu = s / double(cols);
+#pragma omp simd reduction(+ : ss)
       for (index c = 0; c < cols; ++c) { double d = xr[c] - mu; ss += d * d; }
       const double rs = 1.0 / std::sqrt(ss / double(cols) + eps);
       mean[r] = static_cast<T>(mu); rstd[r] = static_cast<T>(rs);
       const T m = static_cast<T>(mu), q = static_cast<T>(rs);
-      for (index c = 0; c < cols; ++c) {
-        T v = (xr[c] - m) * q;
-        yr[c] = v * (gamma ? gamma[c] : T(1)) + (beta ? beta[c] : T(0));
+      if (gamma && beta) {
+#pragma omp simd
+        for (index c = 0; c < cols; ++c) yr[c] = (xr[c] - m) * q * gamma[c] + beta[c];
+      } else {
+#pragma omp simd
+        for (index c = 0; c < cols; ++c) {
+          T v = (xr[c] - m) * q;
+          yr[c] = v * (gamma ? gamma[c] : T(1)) + (beta ? beta[c] : T(0));
+        }
       }
     }
   }
@@ -356,8 +513,11 @@ struct cpu {
           for (index i = 0; i < d.q_len; ++i) {  // dS = P * (dP - rowsum(dP * P)) * scale
             const T* pr = P + i * d.k_len; T* gr = dP.data() + i * d.k_len;
             double s = 0;
+#pragma omp simd reduction(+ : s)
             for (index j = 0; j < d.k_len; ++j) s += double(gr[j]) * pr[j];
-            for (index j = 0; j < d.k_len; ++j) gr[j] = pr[j] * (gr[j] - static_cast<T>(s)) * static_cast<T>(d.scale);
+            const T st = static_cast<T>(s), sc = static_cast<T>(d.scale);
+#pragma omp simd
+            for (index j = 0; j < d.k_len; ++j) gr[j] = pr[j] * (gr[j] - st) * sc;
           }
           if (dq) blas::gemm(false, false, d.q_len, D, d.k_len, T(1), dP.data(), d.k_len, kg, d.ldk, T(1), dq + b * d.q_len * d.ldq + h * D, d.ldq);
           if (dk) blas::gemm(true, false, d.k_len, D, d.q_len, T(1), dP.data(), d.k_len, qh, d.ldq, T(1), dk + b * d.k_len * d.ldk + g * D, d.ldk);
@@ -424,15 +584,159 @@ struct cpu {
   }
 
  private:
-  static index operand_index(broadcast mode, index r, index c, index cols) {
+  // f(i, b_value) for every element i of [rows, cols], b spread by `mode`: one straight loop per
+  // mode, so the compiler vectorises each (f must only touch element i).
+  template <class T, class F>
+  static void broadcast_loop(index rows, index cols, const T* b, broadcast mode, F f) {
+    const index n = rows * cols;
     switch (mode) {
-      case broadcast::none: return r * cols + c;
-      case broadcast::row: return c;
-      case broadcast::column: return r;
-      case broadcast::scalar: return 0;
+      case broadcast::none:
+#pragma omp parallel for simd schedule(static) if (n > parallel_grain)
+        for (index i = 0; i < n; ++i) f(i, b[i]);
+        return;
+      case broadcast::scalar: {
+        const T bv = b[0];
+#pragma omp parallel for simd schedule(static) if (n > parallel_grain)
+        for (index i = 0; i < n; ++i) f(i, bv);
+        return;
+      }
+      case broadcast::row:
+#pragma omp parallel for schedule(static) if (n > parallel_grain)
+        for (index r = 0; r < rows; ++r) {
+          const index base = r * cols;
+#pragma omp simd
+          for (index c = 0; c < cols; ++c) f(base + c, b[c]);
+        }
+        return;
+      case broadcast::column:
+#pragma omp parallel for schedule(static) if (n > parallel_grain)
+        for (index r = 0; r < rows; ++r) {
+          const index base = r * cols;
+          const T bv = b[r];
+#pragma omp simd
+          for (index c = 0; c < cols; ++c) f(base + c, bv);
+        }
+        return;
     }
-    return 0;
   }
+
+  // ---- fp32 elementary functions, 4 lanes at a time ----------------------------------------
+  // The build targets baseline x86-64 / aarch64 with IEEE trapping semantics, under which GCC
+  // will not auto-vectorise the clamps these need, so they are written with GCC/Clang vector
+  // extensions (SSE2 / NEON registers); other compilers get the libm functions.
+#if defined(__GNUC__)
+  typedef float f32x4 __attribute__((vector_size(16)));
+  typedef std::int32_t i32x4 __attribute__((vector_size(16)));
+  // exp(x) for x <= 88 (callers pass x <= 0): 2^n * p(r), Cephes' expf polynomial, within 2 ulp
+  // of expf; results below FLT_MIN flush to 0. NaN propagates.
+  static inline f32x4 exp_f32x4(f32x4 x) {
+    const f32x4 hi = f32x4{} + 88.0f, lo = f32x4{} - 87.33654475f, magic = f32x4{} + 12582912.0f;
+    f32x4 xc = x > hi ? hi : x;
+    xc = xc < lo ? lo : xc;
+    const f32x4 fn = (xc * 1.44269504088896341f + magic) - magic;  // round to nearest integer
+    f32x4 r = xc - fn * 0.693359375f;
+    r = r - fn * -2.12194440e-4f;
+    const f32x4 r2 = r * r;
+    f32x4 p = f32x4{} + 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r2 + r + 1.0f;
+    i32x4 bits = (__builtin_convertvector(fn, i32x4) + 127) << 23;
+    bits = x < lo ? i32x4{} : bits;
+    return p * (f32x4)bits;
+  }
+  // erf(x): rational minimax approximation on [-4, 4] (Eigen's fast erf, |error| < 2e-7), +-1
+  // beyond, where erf rounds to +-1 in fp32 anyway.
+  static inline f32x4 erf_f32x4(f32x4 x) {
+    const f32x4 four = f32x4{} + 4.0f, minus_four = f32x4{} - 4.0f;
+    f32x4 a = x < minus_four ? minus_four : x;
+    a = a > four ? four : a;
+    const f32x4 x2 = a * a;
+    f32x4 p = f32x4{} - 2.72614225801306e-10f;
+    p = p * x2 + 2.77068142495902e-08f;
+    p = p * x2 + -2.10102402082508e-06f;
+    p = p * x2 + -5.69250639462346e-05f;
+    p = p * x2 + -7.34990630326855e-04f;
+    p = p * x2 + -2.95459980854025e-03f;
+    p = p * x2 + -1.60960333262415e-02f;
+    f32x4 q = f32x4{} - 1.45660718464996e-05f;
+    q = q * x2 + -2.13374055278905e-04f;
+    q = q * x2 + -1.68282697438203e-03f;
+    q = q * x2 + -7.37332916720468e-03f;
+    q = q * x2 + -1.42647390514189e-02f;
+    return a * p / q;
+  }
+  static inline f32x4 gelu_f32x4(f32x4 x) { return 0.5f * x * (1.0f + erf_f32x4(x * 0.70710678118654752440f)); }
+  static inline f32x4 gelu_derivative_f32x4(f32x4 x) {
+    return 0.5f * (1.0f + erf_f32x4(x * 0.70710678118654752440f)) +
+           x * 0.39894228040143267794f * exp_f32x4(-0.5f * x * x);
+  }
+  // out[i] = f(in[i]) over n floats, 4 at a time, the tail padded with zeros
+  template <class F>
+  static void map_f32x4(index n, const float* in, float* out, F f) {
+    index i = 0;
+    for (; i + 4 <= n; i += 4) {
+      f32x4 v;
+      std::memcpy(&v, in + i, sizeof v);
+      v = f(v);
+      std::memcpy(out + i, &v, sizeof v);
+    }
+    if (i < n) {
+      f32x4 v{};
+      const std::size_t bytes = sizeof(float) * static_cast<std::size_t>(n - i);
+      std::memcpy(&v, in + i, bytes);
+      v = f(v);
+      std::memcpy(out + i, &v, bytes);
+    }
+  }
+  static void exp_inplace_f32(index n, float* x) { map_f32x4(n, x, x, [](f32x4 v) { return exp_f32x4(v); }); }
+  static void gelu_f32(index n, const float* x, float* y) { map_f32x4(n, x, y, [](f32x4 v) { return gelu_f32x4(v); }); }
+  static void gelu_backward_f32(index n, const float* x, const float* dy, float* dx) {
+    constexpr index chunk = 256;
+    float d[chunk];
+    for (index i0 = 0; i0 < n; i0 += chunk) {
+      const index m = std::min(chunk, n - i0);
+      map_f32x4(m, x + i0, d, [](f32x4 v) { return gelu_derivative_f32x4(v); });
+#pragma omp simd
+      for (index i = 0; i < m; ++i) dx[i0 + i] += dy[i0 + i] * d[i];
+    }
+  }
+#else
+  static void exp_inplace_f32(index n, float* x) { for (index i = 0; i < n; ++i) x[i] = std::exp(x[i]); }
+  static void gelu_f32(index n, const float* x, float* y) {
+    for (index i = 0; i < n; ++i) y[i] = math::apply(math::unary_op::gelu, x[i]);
+  }
+  static void gelu_backward_f32(index n, const float* x, const float* dy, float* dx) {
+    for (index i = 0; i < n; ++i) dx[i] += dy[i] * math::derivative(math::unary_op::gelu, x[i], x[i]);
+  }
+#endif
+  // v[j] = exp(v[j] - shift): the 4-lane exp for fp32, libm for double
+  template <class T>
+  static void exp_shifted(index n, T* v, T shift) {
+    if constexpr (std::is_same_v<T, float>) {
+#pragma omp simd
+      for (index j = 0; j < n; ++j) v[j] -= shift;
+      exp_inplace_f32(n, v);
+    } else {
+      for (index j = 0; j < n; ++j) v[j] = std::exp(v[j] - shift);
+    }
+  }
+  // Element ranges of at least `grain` for a parallel loop over n elements.
+  template <class F>
+  static void parallel_ranges(index n, index grain, F f) {
+    const index chunks = std::max<index>(1, std::min<index>(omp_get_max_threads() * 4, n / grain));
+#pragma omp parallel for schedule(static) if (chunks > 1)
+    for (index c = 0; c < chunks; ++c) {
+      const index b = n * c / chunks, e = n * (c + 1) / chunks;
+      // keep range starts on 4-float boundaries so every range but the last runs full vectors
+      const index b4 = c == 0 ? 0 : b - b % 4, e4 = c == chunks - 1 ? n : e - e % 4;
+      if (e4 > b4) f(b4, e4);
+    }
+  }
+
   // Sum of f(i) in double, with per-thread partials added in thread order: the same bits on
   // every run with the same thread count (OpenMP's reduction clause leaves the order open).
   template <class F>
@@ -456,10 +760,15 @@ struct cpu {
   template <class T>
   static void softmax_row(index cols, const T* x, T* y) {
     T mx = cols ? x[0] : T(0);
+#pragma omp simd reduction(max : mx)
     for (index c = 1; c < cols; ++c) mx = std::max(mx, x[c]);
+    if (y != x) std::memcpy(y, x, sizeof(T) * static_cast<std::size_t>(cols));
+    exp_shifted(cols, y, mx);
     double s = 0;
-    for (index c = 0; c < cols; ++c) { y[c] = std::exp(x[c] - mx); s += y[c]; }
+#pragma omp simd reduction(+ : s)
+    for (index c = 0; c < cols; ++c) s += y[c];
     const T inv = static_cast<T>(1.0 / s);
+#pragma omp simd
     for (index c = 0; c < cols; ++c) y[c] *= inv;
   }
   // Softmax over the keys each query may see; masked entries become exactly 0. A query with no
@@ -471,16 +780,26 @@ struct cpu {
       T* row = P + i * d.k_len;
       const index visible = d.causal ? std::min(d.k_len, std::max<index>(0, i + shift + 1)) : d.k_len;
       T mx = -std::numeric_limits<T>::infinity();
-      for (index j = 0; j < visible; ++j)
-        if (!key_mask || key_mask[j]) mx = std::max(mx, row[j]);
       double s = 0;
-      for (index j = 0; j < d.k_len; ++j) {
-        const bool on = j < visible && (!key_mask || key_mask[j]);
-        row[j] = on ? std::exp(row[j] - mx) : T(0);
-        s += row[j];
+      if (key_mask) {
+        for (index j = 0; j < visible; ++j) mx = key_mask[j] ? std::max(mx, row[j]) : mx;
+        if (mx == -std::numeric_limits<T>::infinity()) mx = T(0);  // no visible key: all become 0 below
+        exp_shifted(visible, row, mx);
+        for (index j = 0; j < visible; ++j) {
+          row[j] = key_mask[j] ? row[j] : T(0);
+          s += row[j];
+        }
+      } else {
+#pragma omp simd reduction(max : mx)
+        for (index j = 0; j < visible; ++j) mx = std::max(mx, row[j]);
+        exp_shifted(visible, row, mx);
+#pragma omp simd reduction(+ : s)
+        for (index j = 0; j < visible; ++j) s += row[j];
       }
       const T inv = s > 0 ? static_cast<T>(1.0 / s) : T(0);
-      for (index j = 0; j < d.k_len; ++j) row[j] *= inv;
+#pragma omp simd
+      for (index j = 0; j < visible; ++j) row[j] *= inv;
+      for (index j = visible; j < d.k_len; ++j) row[j] = T(0);
     }
   }
   static void rope_angle(const rope_dims& d, std::int32_t pos, index i, double& c, double& s) {
@@ -502,23 +821,49 @@ struct cpu {
       auto& pg = parts_g[std::size_t(omp_get_thread_num())];
       auto& pb = parts_b[std::size_t(omp_get_thread_num())];
       pg.assign(ng, 0.0); pb.assign(nb, 0.0);
+      double* pgd = pg.data();
+      double* pbd = pb.data();
 #pragma omp for schedule(static)
       for (index r = 0; r < rows; ++r) {
         const T* xr = x + r * cols; const T* gr = dy + r * cols;
         const double m = mean ? double(mean[r]) : 0.0, q = rstd[r];
         double sg = 0, sgx = 0;
-        for (index c = 0; c < cols; ++c) {
-          const double xh = (xr[c] - m) * q, g = double(gr[c]) * (gamma ? gamma[c] : T(1));
-          sg += g; sgx += g * xh;
-          if (dgamma) pg[std::size_t(c)] += double(gr[c]) * xh;
-          if (dbeta) pb[std::size_t(c)] += gr[c];
+        if (gamma) {
+#pragma omp simd reduction(+ : sg, sgx)
+          for (index c = 0; c < cols; ++c) {
+            const double xh = (xr[c] - m) * q, g = double(gr[c]) * gamma[c];
+            sg += g; sgx += g * xh;
+          }
+        } else {
+#pragma omp simd reduction(+ : sg, sgx)
+          for (index c = 0; c < cols; ++c) {
+            const double xh = (xr[c] - m) * q, g = double(gr[c]);
+            sg += g; sgx += g * xh;
+          }
+        }
+        if (dgamma) {
+#pragma omp simd
+          for (index c = 0; c < cols; ++c) pgd[c] += double(gr[c]) * ((xr[c] - m) * q);
+        }
+        if (dbeta) {
+#pragma omp simd
+          for (index c = 0; c < cols; ++c) pbd[c] += gr[c];
         }
         if (dx) {
           const double mg = mean ? sg / double(cols) : 0.0, mgx = sgx / double(cols);
           T* dr = dx + r * cols;
-          for (index c = 0; c < cols; ++c) {
-            const double xh = (xr[c] - m) * q, g = double(gr[c]) * (gamma ? gamma[c] : T(1));
-            dr[c] += static_cast<T>(q * (g - mg - xh * mgx));
+          if (gamma) {
+#pragma omp simd
+            for (index c = 0; c < cols; ++c) {
+              const double xh = (xr[c] - m) * q, g = double(gr[c]) * gamma[c];
+              dr[c] += static_cast<T>(q * (g - mg - xh * mgx));
+            }
+          } else {
+#pragma omp simd
+            for (index c = 0; c < cols; ++c) {
+              const double xh = (xr[c] - m) * q, g = double(gr[c]);
+              dr[c] += static_cast<T>(q * (g - mg - xh * mgx));
+            }
           }
         }
       }
