@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include <omp.h>
+
 #include "support/backends.hpp"
 #include "support/random.hpp"
 #include "support/xblas_reference.hpp"
@@ -170,4 +172,54 @@ TEST_CASE_TEMPLATE("embedding gathers rows and rejects ids out of range", B, VTR
   CHECK(y.shape() == shape{2, 2, 2});
   CHECK(y.value().to_host() == std::vector<double>{20, 21, 0, 1, 10, 11, 20, 21});
   CHECK_THROWS_WITH_AS(upload_ids<B>("ids", shape{2}, {1, 3}, 3), doctest::Contains("id 3 at position 1"), std::out_of_range);
+}
+
+TEST_CASE("float kernels (vectorised GELU, norms, softmax) agree with double") {
+  const vtrans::index n = 4099;
+  std::vector<double> xd(static_cast<std::size_t>(n));
+  for (vtrans::index i = 0; i < n; ++i) xd[std::size_t(i)] = -12.0 + 24.0 * double(i) / double(n - 1);
+  const std::vector<float> xf(xd.begin(), xd.end());
+  for (auto op : {math::unary_op::gelu, math::unary_op::gelu_tanh, math::unary_op::silu}) {
+    std::vector<float> yf(xf.size()), gf(xf.size(), 0.0f), ones(xf.size(), 1.0f);
+    cpu::unary<float>(op, n, xf.data(), yf.data());
+    cpu::unary_backward<float>(op, n, xf.data(), yf.data(), ones.data(), gf.data());
+    for (std::size_t i = 0; i < xf.size(); ++i) {
+      const double x = double(xf[i]), y = math::apply(op, x);
+      CHECK(std::abs(double(yf[i]) - y) <= 4e-6 * (1 + std::abs(y)));
+      CHECK(std::abs(double(gf[i]) - math::derivative(op, x, y)) <= 4e-6);
+    }
+  }
+  // a layer of norms and softmax over rows wider than the parallel grain
+  const vtrans::index rows = 9, cols = 3001;
+  auto xs = testing::random_values<double>(rows * cols, 3, 2.0);
+  std::vector<float> xs_f(xs.begin(), xs.end());
+  std::vector<float> yf(xs.size()), mf(static_cast<std::size_t>(rows)), rf(static_cast<std::size_t>(rows));
+  std::vector<double> xs_back(xs_f.begin(), xs_f.end()), yd(xs.size()), md(static_cast<std::size_t>(rows)), rd(static_cast<std::size_t>(rows));
+  cpu::layer_norm<float>(rows, cols, xs_f.data(), nullptr, nullptr, 1e-5, yf.data(), mf.data(), rf.data());
+  cpu::layer_norm<double>(rows, cols, xs_back.data(), nullptr, nullptr, 1e-5, yd.data(), md.data(), rd.data());
+  for (std::size_t i = 0; i < yd.size(); ++i) CHECK(std::abs(double(yf[i]) - yd[i]) <= 1e-5 * (1 + std::abs(yd[i])));
+  cpu::softmax<float>(rows, cols, xs_f.data(), yf.data());
+  cpu::softmax<double>(rows, cols, xs_back.data(), yd.data());
+  for (std::size_t i = 0; i < yd.size(); ++i) CHECK(std::abs(double(yf[i]) - yd[i]) <= 1e-6 + 1e-5 * yd[i]);
+}
+
+TEST_CASE("results do not depend on the number of threads") {
+  auto run = [](int threads) {
+    omp_set_num_threads(threads);
+    using V = var<double, cpu>;
+    param<double, cpu> w(tensor<double, cpu>::from_host(shape{96, 200}, testing::random_values<double>(96 * 200, 5, 0.1)));
+    param<double, cpu> g(tensor<double, cpu>::filled(shape{96}, 1.0)), b(tensor<double, cpu>::zeros(shape{96}));
+    V x(tensor<double, cpu>::from_host(shape{4, 64, 200}, testing::random_values<double>(4 * 64 * 200, 6)));
+    auto h = layer_norm(gelu(linear(x, w)), g, b, 1e-5);
+    auto a = attention(h, h, h, static_cast<const id_tensor<cpu>*>(nullptr), attention_options{4, 4, true, {}});
+    backward(mean(square(a)));
+    auto out = w.grad().to_host();
+    const auto gg = g.grad().to_host();
+    out.insert(out.end(), gg.begin(), gg.end());
+    return out;
+  };
+  const auto one = run(1), two = run(2);
+  omp_set_num_threads(omp_get_num_procs());
+  REQUIRE(one.size() == two.size());
+  for (std::size_t i = 0; i < one.size(); ++i) CHECK(one[i] == doctest::Approx(two[i]).epsilon(1e-10));
 }
