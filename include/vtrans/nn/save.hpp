@@ -42,7 +42,8 @@ std::vector<io::named_tensor> hf_tensors(const Model& model) {
     std::vector<float> values;
     {
       const auto host = p.value().to_host();
-      values.assign(host.begin(), host.end());
+      values.reserve(host.size());
+      for (const auto v : host) values.push_back(static_cast<float>(v));
     }
     if (io::is_conv1d_weight(f, name) && s.rank() == 2) {
       values = detail::transposed(values, s[0], s[1]);  // [out, in] -> [in, out]

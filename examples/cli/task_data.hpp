@@ -1,0 +1,29 @@
+#pragma once
+// Task plumbing shared by the subcommands (defined in cmd_train.cpp): reading a task's split,
+// tokenizing it with a model's tokenizer, and evaluating a model folder on it.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "vtrans/data/encode.hpp"
+#include "vtrans/train/objectives.hpp"
+
+namespace vtrans::cli {
+
+struct task_split {
+  train::task_kind objective = train::task_kind::sequence_classification;
+  std::vector<data::sequence> sequences;
+  std::int32_t pad_id = 0;
+  index max_length = 128;
+};
+
+// The split of a task (the model's own task when `task` is empty), tokenized for the model in model_dir.
+task_split encode_task_split(const std::string& model_dir, const std::string& task, const std::string& data, const std::string& split);
+
+// Metrics of the model in model_dir on a split of a task ("" for the task saved with the model).
+std::map<std::string, double> evaluate_task(const std::string& model_dir, const std::string& task_name, const std::string& data,
+                                            const std::string& split, long batch_size, long max_length, bool pair, bool header,
+                                            bool quiet);
+
+}  // namespace vtrans::cli

@@ -1,0 +1,134 @@
+#pragma once
+// The training loop: optimizer steps of grad_accum micro-batches each (loss scaled by
+// 1 / grad_accum so the accumulated gradient is the mean), gradient clipping, the schedule,
+// dropout and MLM masking seeded from (seed, micro-batch number), an endless seeded sequence of
+// epochs over a data_loader, and checkpoints from which a run continues bit for bit.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "vtrans/data/batching.hpp"
+#include "vtrans/train/adamw.hpp"
+#include "vtrans/train/checkpoint.hpp"
+#include "vtrans/train/clip.hpp"
+#include "vtrans/train/objectives.hpp"
+#include "vtrans/train/schedule.hpp"
+
+namespace vtrans::train {
+
+struct step_report {
+  std::int64_t step = 0;   // optimizer steps done, this one included
+  double loss = 0;         // mean over the micro-batches
+  double grad_norm = 0;    // before clipping
+  double lr = 0;           // base rate times the schedule factor used
+  std::int64_t tokens = 0; // real (non-padding) tokens seen in this step
+  std::uint64_t epoch = 0;
+};
+
+struct trainer_options {
+  task_kind task = task_kind::sequence_classification;
+  std::int64_t total_steps = 100;  // optimizer steps
+  index grad_accum = 1;            // micro-batches per step
+  double max_grad_norm = 1.0;      // 0: no clipping
+  lr_schedule schedule;            // factor of every group's rate
+  std::uint64_t seed = 0;          // dropout and masking streams
+  bool dropout = true;
+  mlm_options mlm;                 // masked LM only (its seed is replaced by `seed`)
+};
+
+template <class Model>
+class trainer {
+ public:
+  using T = typename Model::value_type;
+  using B = typename Model::backend;
+  using optimizer_type = adamw<T, B>;
+
+  trainer(Model& model, optimizer_type& optimizer, const data::data_loader& loader, trainer_options options)
+      : model_(model), opt_(optimizer), loader_(loader), o_(std::move(options)) {
+    if (o_.grad_accum < 1) throw std::invalid_argument("trainer: grad_accum must be at least 1");
+    if (loader_.batches_per_epoch() == 0) throw std::invalid_argument("trainer: the training set yields no batches");
+    state_.seed = o_.seed;
+    o_.mlm.seed = o_.seed;
+  }
+
+  training_state& state() { return state_; }
+  const training_state& state() const { return state_; }
+  bool done() const { return state_.step >= o_.total_steps; }
+
+  // One optimizer step.
+  step_report step() {
+    step_report r;
+    const double factor = o_.schedule.factor(state_.step);
+    double loss_sum = 0;
+    for (index micro = 0; micro < o_.grad_accum; ++micro) {
+      const std::uint64_t stream = std::uint64_t(state_.step) * std::uint64_t(o_.grad_accum) + std::uint64_t(micro);
+      data::batch b = next_batch();
+      if (o_.task == task_kind::masked_lm) b = mask_tokens(b, o_.mlm, stream).input;
+      for (auto m : b.attention_mask) r.tokens += m;
+      nn::forward_options fo;
+      fo.training = o_.dropout;
+      fo.dropout_seed = data::derive_seed(o_.seed ^ 0x5eedULL, stream);
+      const auto out = model_.forward(to_input(b), fo);
+      auto loss = task_loss(o_.task, out, b);
+      loss_sum += double(loss.item());
+      if (o_.grad_accum > 1) loss = autodiff::scale(loss, T(1.0 / double(o_.grad_accum)));
+      autodiff::backward(loss);
+    }
+    r.grad_norm = clip_grad_norm(model_.parameters(), o_.max_grad_norm);
+    opt_.step(factor);
+    opt_.zero_grad();
+    ++state_.step;
+    r.step = state_.step;
+    r.loss = loss_sum / double(o_.grad_accum);
+    r.lr = opt_.options().lr * factor;
+    r.epoch = state_.epoch;
+    state_.last_loss = r.loss;
+    return r;
+  }
+
+  // Steps until total_steps, or until on_step returns false.
+  void run(const std::function<bool(const step_report&)>& on_step = {}) {
+    while (!done()) {
+      const auto r = step();
+      if (on_step && !on_step(r)) break;
+    }
+  }
+
+  void save(const std::string& dir) const { save_checkpoint(dir, model_, opt_, state_); }
+  // Restores model, optimizer and position; the seed must match the options'.
+  void resume(const std::string& dir) {
+    training_state s = load_checkpoint(dir, model_, opt_);
+    if (s.seed != o_.seed)
+      throw std::runtime_error(dir + ": checkpoint was trained with seed " + std::to_string(s.seed) + ", this run uses " + std::to_string(o_.seed));
+    state_ = std::move(s);
+    plan_.clear();
+    plan_epoch_ = ~std::uint64_t(0);
+  }
+
+ private:
+  data::batch next_batch() {
+    if (plan_epoch_ != state_.epoch) {
+      plan_ = loader_.plan(state_.epoch);
+      plan_epoch_ = state_.epoch;
+    }
+    if (state_.cursor >= plan_.size()) {
+      ++state_.epoch;
+      state_.cursor = 0;
+      plan_ = loader_.plan(state_.epoch);
+      plan_epoch_ = state_.epoch;
+    }
+    return loader_.make_batch(plan_[std::size_t(state_.cursor++)]);
+  }
+
+  Model& model_;
+  optimizer_type& opt_;
+  const data::data_loader& loader_;
+  trainer_options o_;
+  training_state state_;
+  std::vector<std::vector<std::size_t>> plan_;
+  std::uint64_t plan_epoch_ = ~std::uint64_t(0);
+};
+
+}  // namespace vtrans::train

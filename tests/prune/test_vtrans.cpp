@@ -1,0 +1,146 @@
+// Budgets, the Lagrangian and the whole pruning loop on small models.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "support/backends.hpp"
+#include "vtrans/nn/load.hpp"
+#include "vtrans/nn/save.hpp"
+#include "vtrans/prune/cost.hpp"
+#include "vtrans/prune/baselines.hpp"
+#include "vtrans/prune/vtrans.hpp"
+
+using namespace vtrans;
+
+namespace {
+const std::string models_dir = std::string(VTRANS_TEST_DATA_DIR) + "/models/";
+
+// A learnable toy task: the label is whether token 5 occurs in the sequence.
+std::vector<data::sequence> toy_classification(std::size_t n, std::uint64_t seed, vtrans::index vocab) {
+  std::vector<data::sequence> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    data::sequence s;
+    s.ids.push_back(1);
+    bool has = false;
+    for (int t = 0; t < 10; ++t) {
+      const auto id = std::int32_t(3 + math::uniform(seed, i * 16 + std::size_t(t)) * double(vocab - 3));
+      s.ids.push_back(id);
+      has = has || id == 5;
+    }
+    s.label = has ? 1 : 0;
+    out.push_back(s);
+  }
+  return out;
+}
+
+io::model_config tiny_bert() {
+  auto c = io::parse_config(nlohmann::json{{"model_type", "bert"}, {"vocab_size", 60}, {"hidden_size", 48}, {"num_hidden_layers", 2},
+                                           {"num_attention_heads", 4}, {"intermediate_size", 96}, {"max_position_embeddings", 16},
+                                           {"hidden_dropout_prob", 0.0}, {"architectures", {"BertForSequenceClassification"}}});
+  return c;
+}
+}  // namespace
+
+TEST_CASE("budgets parse and reject nonsense") {
+  CHECK(prune::budget::parse("params=0.3").kind == prune::budget_kind::param_fraction);
+  CHECK(prune::budget::parse("params=30M").value == doctest::Approx(30e6));
+  CHECK(prune::budget::parse("params=800k").kind == prune::budget_kind::param_count);
+  CHECK(prune::budget::parse("flops=0.2").on_flops());
+  CHECK_THROWS_WITH_AS(prune::budget::parse("params=1.5x"), doctest::Contains("suffix"), std::invalid_argument);
+  CHECK_THROWS_AS(prune::budget::parse("flops=3"), std::invalid_argument);
+  CHECK_THROWS_AS(prune::budget::parse("size=0.3"), std::invalid_argument);
+}
+
+TEST_CASE("the budget formula equals the exact counts of every reference model") {
+  for (const char* name : {"bert-cls", "bert-mlm", "bert-token-cls", "bert-pruned-heads", "roberta-cls", "gpt2-lm", "gpt2-cls",
+                           "llama-gqa", "llama-hetero"}) {
+    INFO(name);
+    const auto c = io::load_config(models_dir + name + "/config.json");
+    const auto head = nn::head_from_architectures(c.family, c.architectures, name);
+    const auto exact = prune::exact_cost(c, head, 8);
+    const auto m = prune::cost(c, head, 8);
+    CHECK(exact.params == doctest::Approx(double(m.total_params())));
+    CHECK(exact.flops == doctest::Approx(m.flops_per_token()));
+    CHECK(prune::exact_cost(c, head, 8, false).params == doctest::Approx(double(m.total_params() - m.embedding_params)));
+  }
+}
+
+TEST_CASE("the expected cost at keep-probability 1 is the full cost, and it is differentiable") {
+  nn::transformer<nn::bert, masks::vib> m(tiny_bert(), nn::head_kind::sequence_classification);
+  const auto full = prune::exact_cost(m.config(), m.head(), 11);
+  const auto e = prune::expected_cost(m, 11);
+  CHECK(double(e.params.item()) == doctest::Approx(full.params).epsilon(1e-4));
+  CHECK(double(e.flops.item()) == doctest::Approx(full.flops).epsilon(1e-4));
+  CHECK(prune::predicted_cost(m, 11).params == doctest::Approx(full.params));
+}
+
+TEST_CASE("the Lagrangian drives the expected sparsity to its target, and the pruned model meets its budget") {
+  const auto config = tiny_bert();
+  nn::transformer<nn::bert> teacher(config, nn::head_kind::sequence_classification, 3);
+  const auto train_set = toy_classification(256, 1, config.vocab_size);
+  prune::prune_options o;
+  o.kind = prune::variant::faster;
+  o.target = prune::budget::parse("params=0.5");
+  o.target.seq_len = 11;
+  o.prune_steps = 100;
+  o.finetune_steps = 10;
+  o.batch_size = 16;
+  o.lagrangian_warmup = 0.3;
+  o.progress = train::progress_style::silent;
+  auto r = prune::vtrans_prune<masks::vib>(teacher, train::task_kind::sequence_classification, train_set, data::collate_options{}, o);
+  const double target = 0.5 * r.full.params;
+  REQUIRE(!r.trajectory.empty());
+  INFO("expected sparsity " << r.trajectory.back().expected_sparsity << ", final size " << r.pruned.params << " of " << r.full.params);
+  CHECK(std::abs(r.trajectory.back().expected_sparsity - 0.5) < 0.08);
+  CHECK(r.pruned.params <= target);
+  CHECK(r.pruned.params >= 0.99 * target);
+  CHECK(double(r.model.parameter_count()) == doctest::Approx(r.pruned.params));
+}
+
+TEST_CASE("a pruned model exports and loads back with the same outputs") {
+  const auto config = tiny_bert();
+  nn::transformer<nn::bert> teacher(config, nn::head_kind::sequence_classification, 5);
+  const auto train_set = toy_classification(64, 2, config.vocab_size);
+  prune::prune_options o;
+  o.kind = prune::variant::faster;
+  o.target = prune::budget::parse("params=0.6");
+  o.target.seq_len = 11;
+  o.prune_steps = 40;
+  o.finetune_steps = 5;
+  o.progress = train::progress_style::silent;
+  auto r = prune::vtrans_prune<masks::vib>(teacher, train::task_kind::sequence_classification, train_set, data::collate_options{}, o);
+  const std::string dir = std::string(VTRANS_BINARY_DIR) + "/test-prune-export";
+  nn::save_pretrained(r.model, dir);
+  auto back = nn::load_pretrained<nn::bert>(dir);
+  CHECK(back.config().layers == r.model.config().layers);
+  nn::batch_input in{2, 11, {}, {}, {}};
+  for (const auto& s : {train_set[0], train_set[1]}) in.ids.insert(in.ids.end(), s.ids.begin(), s.ids.end());
+  autodiff::no_record guard;
+  const auto a = r.model.forward(in).logits.value().to_host(), b = back.forward(in).logits.value().to_host();
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-6));
+}
+
+TEST_CASE("magnitude and random baselines meet the budget; magnitude keeps the largest units") {
+  const auto config = tiny_bert();
+  nn::transformer<nn::bert> teacher(config, nn::head_kind::sequence_classification, 7);
+  // make FFN neuron 3 of layer 0 by far the largest
+  auto up = teacher.parameter("encoder.layer.0.intermediate.dense.weight").value().to_host();
+  for (vtrans::index c = 0; c < 48; ++c) up[std::size_t(3 * 48 + c)] = 5.0f;
+  teacher.assign("encoder.layer.0.intermediate.dense.weight", tensor<float, cpu>::from_host(shape{96, 48}, up));
+  const auto train_set = toy_classification(32, 3, config.vocab_size);
+  prune::prune_options o;
+  o.target = prune::budget::parse("params=0.4");
+  o.target.seq_len = 11;
+  o.finetune_steps = 2;
+  o.progress = train::progress_style::silent;
+  for (auto kind : {prune::baseline::magnitude, prune::baseline::random}) {
+    auto r = prune::baseline_prune(teacher, kind, train::task_kind::sequence_classification, train_set, data::collate_options{}, o);
+    CHECK(r.pruned.params <= 0.4 * r.full.params);
+    CHECK(r.pruned.params >= 0.35 * r.full.params);
+    if (kind == prune::baseline::magnitude) {
+      const auto& kept = r.kept.layers[0].intermediate;
+      CHECK(std::find(kept.begin(), kept.end(), 3) != kept.end());
+    }
+  }
+}
