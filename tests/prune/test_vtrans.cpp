@@ -144,3 +144,22 @@ TEST_CASE("magnitude and random baselines meet the budget; magnitude keeps the l
     }
   }
 }
+
+TEST_CASE_TEMPLATE("a short VTrans run and its compaction on every backend", B, VTRANS_TEST_BACKENDS) {
+  const auto config = tiny_bert();
+  nn::transformer<nn::bert, masks::none, B, float> teacher(config, nn::head_kind::sequence_classification, 11);
+  const auto train_set = toy_classification(48, 4, config.vocab_size);
+  prune::prune_options o;
+  o.target = prune::budget::parse("params=0.7");
+  o.target.seq_len = 11;
+  o.prune_steps = 12;
+  o.finetune_steps = 3;
+  o.batch_size = 8;
+  o.progress = train::progress_style::silent;
+  auto r = prune::vtrans_prune<masks::vib>(teacher, train::task_kind::sequence_classification, train_set, data::collate_options{}, o);
+  CHECK(r.pruned.params <= 0.7 * r.full.params);
+  CHECK(double(r.model.parameter_count()) == doctest::Approx(r.pruned.params));
+  CHECK(r.trajectory.size() >= 2);
+  for (const auto& [name, p] : r.model.parameters())
+    for (float v : p.value().to_host()) REQUIRE(std::isfinite(v));
+}
