@@ -895,27 +895,7 @@ std::map<std::string, double> baseline_task(const std::string& model_dir, const 
 
 // The split of a task tokenized for the model in model_dir (for vtrans prune and probe).
 task_split encode_task_split(const std::string& model_dir, const std::string& task_name, const std::string& data, const std::string& split) {
-  using namespace training;
-  const auto args = saved_args(model_dir);
-  const io::model_config config = io::load_config((fs::path(model_dir) / "config.json").string());
-  const std::string tname = !task_name.empty() ? task_name : args.value("task", std::string());
-  if (tname.empty()) throw std::invalid_argument("--task is required (the model folder has no training_args.json)");
-  const task_spec spec = parse_task(tname, config.family);
-  const bool file_task = spec.source == source_kind::tsv || spec.source == source_kind::jsonl;
-  source_options so = make_source_options(spec, data, "", args.value("pair", false), args.value("header", false),
-                                          config.problem_type == "regression");
-  if (file_task) so.files = {{split, data}};
-  if (file_task && config.problem_type != "regression") so.labels = config.id2label;
-  task_source src(spec, so);
-  if (!src.has_split(split)) throw std::invalid_argument("task " + tname + " has no labelled " + split + " split");
-  const auto tok = text::load_tokenizer(model_dir);
-  const index len = args.value("max_length", index(0)) > 0 ? args["max_length"].get<index>() : io::max_sequence_length(config);
-  task_split out;
-  out.objective = spec.objective;
-  out.sequences = encode_split(spec, src.read_split(split), *tok, make_encoding_setup(config.family, *tok, len));
-  out.pad_id = static_cast<std::int32_t>(std::max<index>(0, config.pad_token_id));
-  out.max_length = len;
-  return out;
+  return prepare_split(model_dir, task_name, data, split, 0, false, false).split;
 }
 
 }  // namespace vtrans::cli
