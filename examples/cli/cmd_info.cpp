@@ -27,12 +27,7 @@ int run(int argc, char** argv) {
   opts.add_options()("help,h", "show this help")("model", po::value(&model)->required(), "model folder (config.json + safetensors)")(
       "seq-len", po::value(&seq_len)->default_value(128), "sequence length for the FLOPs count (attention grows with it)");
   po::variables_map vm;
-  po::store(po::parse_command_line(argc, argv, opts), vm);
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!cli::parse_options(argc, argv, opts, vm)) return 0;
   const auto c = io::load_config((std::filesystem::path(model) / "config.json").string());
   const auto head = nn::head_from_architectures(c.family, c.architectures, model + "/config.json");
   const auto m = prune::cost(c, head, seq_len);

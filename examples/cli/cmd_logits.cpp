@@ -63,12 +63,7 @@ int run(int argc, char** argv) {
       "float32 .npy: [batch, seq, vocab] for LM heads, [batch, labels] for sequence classification, [batch, seq, labels] for "
       "token classification, [batch, seq, hidden] for base models");
   po::variables_map vm;
-  po::store(po::parse_command_line(argc, argv, opts), vm);
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!cli::parse_options(argc, argv, opts, vm)) return 0;
   const auto rows = read_id_rows(ids_file);
   nn::batch_input in;
   in.batch = vtrans::index(rows.size());

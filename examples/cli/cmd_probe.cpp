@@ -33,12 +33,7 @@ int run(int argc, char** argv) {
       "report", po::value(&report), "prune_report.json of a VTrans run on this model: relate heads to their removal")(
       "out", po::value(&out)->required(), "folder for probe.json and the pictures");
   po::variables_map vm;
-  po::store(po::parse_command_line(argc, argv, opts), vm);
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!cli::parse_options(argc, argv, opts, vm)) return 0;
   fs::create_directories(out);
   auto split_data = cli::encode_task_split(model, task, data, split);
   if (limit > 0 && split_data.sequences.size() > std::size_t(limit)) split_data.sequences.resize(std::size_t(limit));

@@ -125,12 +125,7 @@ int run(int argc, char** argv) {
     ("seed", po::value(&o.seed)->default_value(o.seed), "random seed")
     ("quiet", po::bool_switch(&a.quiet), "no progress output");
   po::variables_map vm;
-  po::store(po::parse_command_line(argc, argv, opts), vm);
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!cli::parse_options(argc, argv, opts, vm)) return 0;
   const auto config = io::load_config((fs::path(a.model) / "config.json").string());
   return nn::with_family(config.family, [&](auto family) { return prune_family<decltype(family)>(a); });
 }

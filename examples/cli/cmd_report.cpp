@@ -40,12 +40,7 @@ int run(int argc, char** argv) {
   opts.add_options()("help,h", "show this help")("runs", po::value(&runs)->multitoken()->required(), "prune_report.json files of the runs")(
       "out", po::value(&out)->required(), "folder for report.md and the SVG pictures");
   po::variables_map vm;
-  po::store(po::parse_command_line(argc, argv, opts), vm);
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!cli::parse_options(argc, argv, opts, vm)) return 0;
   fs::create_directories(out);
   std::vector<nlohmann::json> reports;
   for (const auto& r : runs) reports.push_back(read_json(r));

@@ -1,8 +1,11 @@
 #pragma once
 // Subcommands of the vtrans program register themselves here; main() dispatches by name.
 #include <functional>
+#include <iostream>
 #include <map>
 #include <string>
+
+#include <boost/program_options.hpp>
 
 namespace vtrans::cli {
 
@@ -19,6 +22,19 @@ inline std::map<std::string, command>& commands() {
 // static const bool registered = vtrans::cli::add("name", "what it does", run);
 inline bool add(const std::string& name, const std::string& summary, std::function<int(int, char**)> run) {
   commands()[name] = command{summary, std::move(run)};
+  return true;
+}
+
+// Parses a subcommand's options; on --help prints them and returns false (the command then
+// exits 0). Missing required options throw after --help has had its chance.
+inline bool parse_options(int argc, char** argv, const boost::program_options::options_description& opts,
+                          boost::program_options::variables_map& vm) {
+  boost::program_options::store(boost::program_options::parse_command_line(argc, argv, opts), vm);
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return false;
+  }
+  boost::program_options::notify(vm);
   return true;
 }
 
