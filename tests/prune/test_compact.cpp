@@ -3,11 +3,13 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <fstream>
 
 #include "support/backends.hpp"
 #include "vtrans/nn/load.hpp"
 #include "vtrans/prune/compact.hpp"
 #include "vtrans/prune/cost.hpp"
+#include "vtrans/prune/export.hpp"
 
 using namespace vtrans;
 
@@ -86,4 +88,55 @@ TEST_CASE_TEMPLATE("compaction preserves the function of the masked model", B, V
     for (const char* name : {"gpt2-lm", "gpt2-cls"}) check_compaction<nn::gpt2, B>(name, seed);
     for (const char* name : {"llama-gqa", "llama-hetero"}) check_compaction<nn::llama, B>(name, seed);
   }
+}
+
+namespace {
+// Keeps every unit except the given heads; compacts, exports, reloads.
+template <class Family>
+void check_heads_only_export(const std::string& name, const std::vector<std::vector<bool>>& heads, const std::string& want_pruned_heads,
+                             bool drop_a_neuron = false) {
+  INFO("model " << name);
+  const std::string dir = models_dir + name;
+  const auto config = io::load_config(dir + "/config.json");
+  const auto head = nn::head_from_architectures(config.family, config.architectures, dir);
+  nn::transformer<Family, masks::vib, cpu, float> masked(config, head);
+  nn::load_weights(masked, dir);
+  auto& m = masked.masks();
+  m.for_each([](masks::structure, vtrans::index, auto& u) { u.force_keep(std::vector<bool>(std::size_t(u.size()), true)); });
+  for (std::size_t l = 0; l < heads.size(); ++l) m.heads[l].force_keep(heads[l]);
+  if (drop_a_neuron) {
+    auto k = m.intermediate[1].keep();
+    k[2] = false;
+    m.intermediate[1].force_keep(k);
+  }
+  const auto kept = prune::kept_of(masked);
+  const auto small = prune::compact(masked);
+  const std::string out = std::string(VTRANS_BINARY_DIR) + "/test-export-" + name;
+  prune::save_pruned(small, kept, config, out);
+
+  std::ifstream file(out + "/config.json");
+  const auto written = nlohmann::json::parse(file);
+  if (want_pruned_heads.empty()) {
+    CHECK_FALSE(written.contains("pruned_heads"));
+  } else {
+    CHECK(written.at("pruned_heads").dump() == want_pruned_heads);
+    CHECK_FALSE(written.contains("per_layer_config"));
+  }
+  auto back = nn::load_pretrained<Family>(out);
+  CHECK(back.config().layers == small.config().layers);
+  const auto in = sample_batch(config, 4);
+  autodiff::no_record guard;
+  const auto a = small.forward(in).logits.value().to_host(), b = back.forward(in).logits.value().to_host();
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-6));
+}
+}  // namespace
+
+TEST_CASE("head-only pruning exports stock pruned_heads; other pruning per-layer sizes") {
+  // bert-cls and gpt2-lm have 2 layers of 4 heads
+  check_heads_only_export<nn::bert>("bert-cls", {{true, false, true, false}, {true, true, true, true}}, R"({"0":[1,3]})");
+  check_heads_only_export<nn::gpt2>("gpt2-lm", {{false, true, true, true}, {true, true, false, true}}, R"({"0":[0],"1":[2]})");
+  check_heads_only_export<nn::roberta>("roberta-cls", {{true, true, false, true}, {true, true, true, true}}, "", true);
+  // grouped-query attention has no pruned_heads in transformers
+  check_heads_only_export<nn::llama>("llama-gqa", {{true, false}, {true, true}}, "");
 }
