@@ -66,7 +66,9 @@ TEST_CASE("the budget formula equals the exact counts of every reference model")
 }
 
 TEST_CASE("the expected cost at keep-probability 1 is the full cost, and it is differentiable") {
-  nn::transformer<nn::bert, masks::vib> m(tiny_bert(), nn::head_kind::sequence_classification);
+  auto sharp = masks::structure_options<masks::vib>::defaults();
+  sharp.hidden.keep_temperature = sharp.heads.keep_temperature = sharp.layers.keep_temperature = sharp.intermediate.keep_temperature = 10;
+  nn::transformer<nn::bert, masks::vib> m(tiny_bert(), nn::head_kind::sequence_classification, 1, sharp);  // P(keep) = 1 - 1e-39
   const auto full = prune::exact_cost(m.config(), m.head(), 11);
   const auto e = prune::expected_cost(m, 11);
   CHECK(double(e.params.item()) == doctest::Approx(full.params).epsilon(1e-4));
@@ -162,4 +164,46 @@ TEST_CASE_TEMPLATE("a short VTrans run and its compaction on every backend", B, 
   CHECK(r.trajectory.size() >= 2);
   for (const auto& [name, p] : r.model.parameters())
     for (float v : p.value().to_host()) REQUIRE(std::isfinite(v));
+}
+
+TEST_CASE("selection ranks units only within their structure and keeps each structure's share") {
+  const auto config = tiny_bert();  // hidden 48, 2 layers of 4 heads and 96 FFN neurons
+  nn::transformer<nn::bert, masks::vib> m(config, nn::head_kind::sequence_classification);
+  // log alpha = log mu^2 - log sigma^2: every unit above the threshold (all kept by the policy),
+  // heads scored lowest of all
+  auto set = [](auto& u, double log_alpha_base) {
+    std::vector<float> mu(std::size_t(u.size()), 1.0f), lv(std::size_t(u.size()));
+    for (std::size_t i = 0; i < lv.size(); ++i) lv[i] = float(-(log_alpha_base + 0.01 * double(i)));  // unit i scores base + 0.01 i
+    const_cast<autodiff::param<float, cpu>&>(u.mu()).value() = tensor<float, cpu>::from_host(shape{u.size()}, mu);
+    const_cast<autodiff::param<float, cpu>&>(u.log_var()).value() = tensor<float, cpu>::from_host(shape{u.size()}, lv);
+  };
+  auto& masks = m.masks();
+  set(masks.hidden, 6);
+  set(masks.attention, 6);
+  set(masks.mlp, 6);
+  for (auto& h : masks.heads) set(h, 1);
+  for (auto& f : masks.intermediate) set(f, 5);
+  const auto full = prune::exact_cost(config, m.head(), 16, true);
+  auto b = prune::budget::parse("params=0.5");
+  b.seq_len = 16;
+  const auto r = prune::select_to_budget(m, b, full);
+  CHECK(r.threshold_size == doctest::Approx(full.params));
+  CHECK(r.final_size <= 0.5 * full.params);
+  CHECK(r.final_size >= 0.49 * full.params);
+  INFO("scale " << r.scale << " added " << r.added_by_rank << " removed " << r.removed_by_rank);
+  CHECK(r.scale > 0.5);
+  CHECK(r.scale < 1.0);
+  auto kept = [](const auto& u) { vtrans::index n = 0; for (bool k : u.keep()) n += k; return n; };
+  // ranking across structures would drop every head (lowest scores) first; here each layer keeps
+  // about the common share of its heads, and the highest-scored ones
+  for (const auto& h : masks.heads) {
+    INFO("heads " << kept(h) << " hidden " << kept(masks.hidden) << " ffn " << kept(masks.intermediate[0]));
+    CHECK(kept(h) >= 2);
+    CHECK(h.keep().back());
+    CHECK_FALSE(h.keep().front());
+  }
+  const double share = double(kept(masks.hidden)) / 48.0;
+  for (const auto& f : masks.intermediate) CHECK(double(kept(f)) / 96.0 == doctest::Approx(share).epsilon(0.1));
+  CHECK(masks.hidden.keep().back());
+  CHECK_FALSE(masks.hidden.keep().front());
 }
