@@ -17,8 +17,14 @@ TEST_CASE_TEMPLATE("VIB masks: KL, keep rule, keep probability and deterministic
   CHECK(u.regularizer().item() == doctest::Approx(kl));
   CHECK(u.keep() == std::vector<bool>{true, false, false});
   const auto p = u.keep_probability().value().to_host();
-  CHECK(p[0] == doctest::Approx(1 / (1 + std::exp(-10 * std::log(4.0)))));
-  CHECK(p[1] == doctest::Approx(1 / (1 + std::exp(-10 * std::log(0.25)))));
+  CHECK(p[0] == doctest::Approx(1 / (1 + std::exp(-std::log(4.0)))));  // beta 1 (the default)
+  CHECK(p[1] == doctest::Approx(1 / (1 + std::exp(-std::log(0.25)))));
+  masks::vib::options sharp;
+  sharp.keep_temperature = 10;  // the authors' LLM setting
+  masks::vib::unit<double, B> v(3, 1, sharp);
+  const_cast<autodiff::param<double, B>&>(v.mu()).value() = u.mu().value().clone();
+  const_cast<autodiff::param<double, B>&>(v.log_var()).value() = u.log_var().value().clone();
+  CHECK(v.keep_probability().value().to_host()[0] == doctest::Approx(1 / (1 + std::exp(-10 * std::log(4.0)))));
   CHECK(u.deterministic().value().to_host() == std::vector<double>{2.0, 0.0, 0.0});
   // sample: mu + eps * sigma with the counter-based normal draw
   const auto z = u.sample(2, 9, 0).value().to_host();

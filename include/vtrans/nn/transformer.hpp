@@ -67,8 +67,13 @@ class transformer {
   using var_t = autodiff::var<T, B>;
   using param_t = autodiff::param<T, B>;
   using tensor_t = tensor<T, B>;
+  struct no_mask_options {
+    static no_mask_options defaults() { return {}; }
+  };
+  // Per-structure options of the mask policy (masks/mask_set.hpp); nothing for unmasked models.
+  using mask_options = std::conditional_t<Mask::active, masks::structure_options<Mask>, no_mask_options>;
   struct no_masks {
-    no_masks(const io::model_config&, std::uint64_t) {}
+    no_masks(const io::model_config&, std::uint64_t, const no_mask_options&) {}
   };
   using mask_storage = std::conditional_t<Mask::active, masks::mask_set<Mask, T, B>, no_masks>;
 
@@ -83,9 +88,9 @@ class transformer {
 
   // A model of the given sizes with freshly initialised weights (normal(0, initializer_range),
   // norms at 1, biases at 0), seeded.
-  transformer(io::model_config config, head_kind head, std::uint64_t seed = 1)
+  transformer(io::model_config config, head_kind head, std::uint64_t seed = 1, const mask_options& mask_opt = mask_options::defaults())
       : config_(std::move(config)), head_(head), seed_(seed), act_(activation_from_name(config_.activation)),
-        masks_(check_family(config_), math::mix64(seed ^ 0x6d61736b)) {
+        masks_(check_family(config_), math::mix64(seed ^ 0x6d61736b), mask_opt) {
     build();
   }
 
