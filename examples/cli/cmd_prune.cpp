@@ -10,8 +10,8 @@
 #include "task_data.hpp"
 #include "vtrans/io/atomic_file.hpp"
 #include "vtrans/nn/load.hpp"
-#include "vtrans/nn/save.hpp"
 #include "vtrans/prune/baselines.hpp"
+#include "vtrans/prune/export.hpp"
 #include "vtrans/prune/report.hpp"
 #include "vtrans/prune/vtrans.hpp"
 
@@ -68,7 +68,7 @@ int prune_family(const prune_args& a) {
   }
 
   fs::create_directories(a.out);
-  nn::save_pretrained(r->model, a.out);
+  prune::save_pruned(r->model, r->kept, teacher.config(), a.out);
   copy_side_files(a.model, a.out);
 
   // metric of both models on the evaluation split, latency on a batch of full-length inputs
@@ -107,11 +107,12 @@ int run(int argc, char** argv) {
     ("out", po::value(&a.out)->required(), "folder for the pruned model and its reports")
     ("split", po::value(&a.split)->default_value(a.split), "split the metric is reported on")
     ("prune-steps", po::value(&o.prune_steps)->default_value(o.prune_steps), "mask-training steps")
-    ("finetune-steps", po::value(&o.finetune_steps)->default_value(o.finetune_steps), "fine-tuning steps after compaction")
+    ("finetune-steps", po::value(&o.finetune_steps)->default_value(o.finetune_steps), "fine-tuning steps after compaction (-1: 300, or 0 for --variant faster, which trains masks only)")
     ("batch-size", po::value(&o.batch_size)->default_value(o.batch_size), "sequences per step")
     ("lr", po::value(&o.lr_weights)->default_value(o.lr_weights), "weight learning rate (pruning and fine-tuning)")
     ("mask-lr", po::value(&o.lr_masks)->default_value(o.lr_masks), "mask learning rate")
     ("lambda-lr", po::value(&o.lr_lambda)->default_value(o.lr_lambda), "learning rate of the Lagrange multipliers (gradient ascent)")
+    ("keep-temperature", po::value(&o.vib.keep_temperature)->default_value(o.vib.keep_temperature), "VIB: beta in P(keep) = sigmoid(beta log alpha), the size estimate the budget acts on")
     ("kl-weight", po::value(&o.kl_weight)->default_value(o.kl_weight), "weight of the VIB KL term (per structure, per unit)")
     ("warmup", po::value(&o.lagrangian_warmup)->default_value(o.lagrangian_warmup), "fraction of pruning steps over which the target sparsity ramps up")
     ("kd-weight", po::value(&o.distill.kd_weight)->default_value(o.distill.kd_weight), "logit distillation weight")

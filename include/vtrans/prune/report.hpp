@@ -69,8 +69,10 @@ nlohmann::json report_json(const run_summary& s, const Teacher& teacher, const p
           {"seconds", {{"prune", r.times.prune_s}, {"select", r.times.select_s}, {"compact", r.times.compact_s},
                        {"finetune", r.times.finetune_s}, {"total", r.times.compression_s()}}},
           {"selection", {{"threshold_size", r.selection.threshold_size}, {"final_size", r.selection.final_size},
-                         {"removed_by_rank", r.selection.removed_by_rank}, {"added_by_rank", r.selection.added_by_rank}}},
+                         {"removed_by_rank", r.selection.removed_by_rank}, {"added_by_rank", r.selection.added_by_rank},
+                         {"count_scale", r.selection.scale}}},
           {"pruning_examples", r.pruning_examples},
+          {"pruning_steps", r.pruning_steps},
           {"trajectory", traj}};
 }
 

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "vtrans/data/batching.hpp"
@@ -28,6 +29,7 @@ namespace vtrans::prune {
 
 enum class variant { vtrans, fast, faster };
 inline const char* variant_name(variant v) { return v == variant::vtrans ? "vtrans" : v == variant::fast ? "fast" : "faster"; }
+inline std::int64_t default_finetune_steps(variant v) { return v == variant::faster ? 0 : 300; }
 inline variant parse_variant(const std::string& s) {
   if (s == "vtrans") return variant::vtrans;
   if (s == "fast") return variant::fast;
@@ -39,11 +41,19 @@ struct prune_options {
   variant kind = variant::vtrans;
   budget target;
   std::int64_t prune_steps = 300;        // mask training steps
-  std::int64_t finetune_steps = 300;     // after compaction
+  // after prune_steps, keep training (at most this many more steps) while the expected sparsity
+  // is still more than target_tolerance short of the target: the masks, not the final ranking,
+  // should decide what goes
+  std::int64_t max_extra_steps = 300;
+  double target_tolerance = 0.01;
+  // after compaction; -1: the variant's default (300 for vtrans and fast; 0 for faster, whose
+  // compression trains only masks: mu, folded into the kept weights, is all it ever changes)
+  std::int64_t finetune_steps = -1;
   double lagrangian_warmup = 0.5;        // fraction of the pruning steps over which the target ramps up
   index batch_size = 16;
   double lr_weights = 1e-4, lr_masks = 0.1, lr_lambda = 0.1;
   double kl_weight = 0.01;               // per structure, divided by its number of units
+  masks::vib::options vib;               // VIB mask settings (CoFi's masks keep their published ones)
   double data_fraction = 0.03;           // Fast-VTrans
   double max_grad_norm = 1.0;
   distill_options distill;
@@ -74,6 +84,7 @@ struct prune_result {
   phase_times times;
   std::vector<trajectory_point> trajectory;
   std::size_t pruning_examples = 0;
+  std::int64_t pruning_steps = 0;  // steps actually taken (prune_steps plus any extension)
 };
 
 namespace detail {
@@ -187,7 +198,9 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
   const data::data_loader pruning_loader(pruning_set, plan, collate);
 
   // the student: the teacher's weights under fresh masks
-  student_t student(teacher.config(), teacher.head(), o.seed);
+  auto mask_settings = masks::structure_options<Policy>::defaults();
+  if constexpr (std::is_same_v<Policy, masks::vib>) mask_settings.hidden = mask_settings.heads = mask_settings.layers = mask_settings.intermediate = o.vib;
+  student_t student(teacher.config(), teacher.head(), o.seed, mask_settings);
   for (const auto& [name, p] : teacher.parameters()) student.assign(name, p.value().clone());
   if (o.kind == variant::faster) student.set_trainable(false);
 
@@ -212,7 +225,7 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
   train::adamw<T, B> weight_opt(weight_params, {o.lr_weights, 0.9, 0.999, 1e-8, 0.01}, {train::no_decay_group()});
   train::adamw<T, B> lambda_opt(lag.parameters(), {-o.lr_lambda, 0.9, 0.999, 1e-8, 0.0});  // negative rate: ascent
 
-  prune_result<nn::transformer<Family, masks::none, B, T>> result{nn::transformer<Family, masks::none, B, T>(teacher.config(), teacher.head()), {}, {}, {}, {}, {}, {}, 0};
+  prune_result<nn::transformer<Family, masks::none, B, T>> result{nn::transformer<Family, masks::none, B, T>(teacher.config(), teacher.head()), {}, {}, {}, {}, {}, {}, 0, 0};
   result.full = full;
   result.pruning_examples = pruning_set.size();
   train::progress_options po;
@@ -220,9 +233,14 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
   po.unit = "ex";
   train::progress bar(std::string("prune (") + variant_name(o.kind) + ", " + Policy::name() + ")", o.prune_steps, po);
   std::int64_t step = 0;
-  for (std::uint64_t epoch = 0; step < o.prune_steps; ++epoch) {
+  double s_hat = 0;
+  const auto more = [&] {
+    if (step < o.prune_steps) return true;
+    return step < o.prune_steps + o.max_extra_steps && s_hat < final_sparsity - o.target_tolerance;
+  };
+  for (std::uint64_t epoch = 0; more(); ++epoch) {
     pruning_loader.for_each_batch(epoch, [&](const data::batch& b, std::size_t) {
-      if (step >= o.prune_steps) return;
+      if (!more()) return;
       nn::forward_options fo;
       fo.training = true;
       fo.dropout_seed = o.seed * 7919 + std::uint64_t(step);
@@ -237,7 +255,8 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
       const V& size = o.target.on_flops() ? expected.flops : expected.params;
       const double t = target_sparsity(final_sparsity, step, warmup);
       loss = autodiff::add(loss, lag.penalty(size, full_size, t));
-      const double lv = double(loss.item()), s_hat = 1.0 - double(size.item()) / full_size;
+      const double lv = double(loss.item());
+      s_hat = 1.0 - double(size.item()) / full_size;
       autodiff::backward(loss);
       if (!weight_params.empty()) train::clip_grad_norm(weight_params, o.max_grad_norm);
       mask_opt.step();
@@ -258,6 +277,7 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
     });
   }
   bar.finish();
+  result.pruning_steps = step;
   result.times.prune_s = detail::seconds_since(t_start);
 
   auto t0 = std::chrono::steady_clock::now();
@@ -273,7 +293,7 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
   // fine-tuning on the full training data (the pruning phase alone used the subset for Fast-VTrans)
   t0 = std::chrono::steady_clock::now();
   const data::data_loader full_loader(train_set, plan, collate);
-  finetune(result.model, teacher, task, full_loader, o, o.finetune_steps, result.kept.hidden);
+  finetune(result.model, teacher, task, full_loader, o, o.finetune_steps >= 0 ? o.finetune_steps : default_finetune_steps(o.kind), result.kept.hidden);
   result.times.finetune_s = detail::seconds_since(t0);
   return result;
 }
