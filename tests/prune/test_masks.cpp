@@ -31,7 +31,7 @@ TEST_CASE_TEMPLATE("VIB masks: KL, keep rule, keep probability and deterministic
   for (std::size_t r = 0; r < 2; ++r)
     for (std::size_t j = 0; j < 3; ++j) {
       const double sigma = j == 2 ? 2.0 : 1.0, mu = j == 0 ? 2.0 : j == 1 ? 0.5 : -1.0;
-      CHECK(z[r * 3 + j] == doctest::Approx(mu + sigma * math::normal(9, r * 3 + j)));
+      CHECK(z[r * 3 + j] == doctest::Approx(mu + sigma * math::bulk_normal(9, r * 3 + j)));
     }
 }
 
@@ -55,4 +55,25 @@ TEST_CASE_TEMPLATE("hard-concrete masks follow CoFi's formulas", B, VTRANS_TEST_
   CHECK(u.deterministic().value().to_host()[0] == doctest::Approx(1 / (1 + std::exp(-0.5 * 0.8 * 1.5))));
   u.after_step();
   CHECK(u.regularizer().item() == 0.0);
+}
+
+TEST_CASE_TEMPLATE("mask noise: whole Box-Muller pairs at any offset, standard normal moments", B, VTRANS_TEST_BACKENDS) {
+  for (std::uint64_t offset : {0u, 1u, 7u, 1000u})
+    for (vtrans::index n : {1, 2, 5, 1000}) {
+      tensor<double, B> z(shape{n});
+      B::random_normal(n, 3, offset, z.data());
+      const auto h = z.to_host();
+      for (vtrans::index i = 0; i < n; ++i) REQUIRE(h[std::size_t(i)] == double(math::bulk_normal(3, offset + std::uint64_t(i))));
+    }
+  const vtrans::index n = 400000;
+  tensor<double, B> z(shape{n});
+  B::random_normal(n, 11, 5, z.data());
+  const auto h = z.to_host();
+  double mean = 0, var = 0, odd_even = 0;
+  for (double v : h) mean += v / double(n);
+  for (double v : h) var += (v - mean) * (v - mean) / double(n);
+  for (std::size_t i = 0; i + 1 < h.size(); i += 2) odd_even += h[i] * h[i + 1] / double(n / 2);  // the pair's halves are uncorrelated
+  CHECK(std::abs(mean) < 0.01);
+  CHECK(var == doctest::Approx(1.0).epsilon(0.01));
+  CHECK(std::abs(odd_even) < 0.01);
 }

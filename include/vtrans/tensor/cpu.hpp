@@ -557,8 +557,18 @@ struct cpu {
   }
   template <class T>
   static void random_normal(index n, std::uint64_t seed, std::uint64_t offset, T* y) {
+    if (n <= 0) return;
+    // whole Box-Muller pairs k cover draws 2k and 2k+1; the first and last may lie half outside
+    const std::uint64_t mixed = math::mix64(seed);
+    const index first = index(offset / 2), last = index((offset + std::uint64_t(n) - 1) / 2);
 #pragma omp parallel for schedule(static) if (n > parallel_grain / 8)
-    for (index i = 0; i < n; ++i) y[i] = static_cast<T>(math::normal(seed, offset + std::uint64_t(i)));
+    for (index k = first; k <= last; ++k) {
+      float even = 0, odd = 0;
+      math::bulk_normal_pair(mixed, std::uint64_t(k), even, odd);
+      const index i = 2 * k - index(offset);
+      if (i >= 0) y[i] = static_cast<T>(even);
+      if (i + 1 < n) y[i + 1] = static_cast<T>(odd);
+    }
   }
   // y = 1[u >= p] / (1 - p): the scaled keep mask of inverted dropout
   template <class T>

@@ -81,15 +81,32 @@ VTRANS_HD inline std::uint64_t mix64(std::uint64_t z) {
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
 }
-// Uniform in (0, 1), never exactly 0 or 1.
-VTRANS_HD inline double uniform(std::uint64_t seed, std::uint64_t i) {
-  std::uint64_t bits = mix64(mix64(seed) ^ (i * 0xD1B54A32D192ED03ull + 0x8CB92BA72F3D8DD7ull));
+// Uniform in (0, 1), never exactly 0 or 1; `mixed_seed` is mix64(seed), hoisted by bulk kernels.
+VTRANS_HD inline double uniform_premixed(std::uint64_t mixed_seed, std::uint64_t i) {
+  std::uint64_t bits = mix64(mixed_seed ^ (i * 0xD1B54A32D192ED03ull + 0x8CB92BA72F3D8DD7ull));
   return (static_cast<double>(bits >> 11) + 0.5) * (1.0 / 9007199254740992.0);
 }
+VTRANS_HD inline double uniform(std::uint64_t seed, std::uint64_t i) { return uniform_premixed(mix64(seed), i); }
 // Standard normal by Box-Muller on two uniforms of the counter pair (2i, 2i+1).
 VTRANS_HD inline double normal(std::uint64_t seed, std::uint64_t i) {
   double u1 = uniform(seed, 2 * i), u2 = uniform(seed, 2 * i + 1);
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586476925 * u2);
+}
+// Bulk standard normals (the VIB masks' noise, millions per step): values 2k and 2k+1 are the
+// cosine and sine halves of one single-precision Box-Muller pair on the uniforms (2k, 2k+1),
+// half the hashing and far less transcendental work than normal(), which stays the generator
+// of initial weights.
+VTRANS_HD inline void bulk_normal_pair(std::uint64_t mixed_seed, std::uint64_t k, float& even, float& odd) {
+  const float u1 = static_cast<float>(uniform_premixed(mixed_seed, 2 * k));
+  const float u2 = static_cast<float>(uniform_premixed(mixed_seed, 2 * k + 1));
+  const float r = std::sqrt(-2.0f * std::log(u1)), angle = 6.2831853f * u2;
+  even = r * std::cos(angle);
+  odd = r * std::sin(angle);
+}
+VTRANS_HD inline float bulk_normal(std::uint64_t seed, std::uint64_t i) {
+  float even = 0, odd = 0;
+  bulk_normal_pair(mix64(seed), i / 2, even, odd);
+  return i % 2 == 0 ? even : odd;
 }
 
 }  // namespace vtrans::math

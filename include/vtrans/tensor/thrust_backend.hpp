@@ -441,7 +441,7 @@ struct uniform_f {
 template <class T>
 struct normal_f {
   std::uint64_t seed, offset; T* y;
-  VTRANS_HD void operator()(index i) const { y[i] = static_cast<T>(math::normal(seed, offset + std::uint64_t(i))); }
+  VTRANS_HD void operator()(index i) const { y[i] = static_cast<T>(math::bulk_normal(seed, offset + std::uint64_t(i))); }
 };
 template <class T>
 struct dropout_f {
