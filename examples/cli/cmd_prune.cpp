@@ -107,6 +107,7 @@ int run(int argc, char** argv) {
     ("out", po::value(&a.out)->required(), "folder for the pruned model and its reports")
     ("split", po::value(&a.split)->default_value(a.split), "split the metric is reported on")
     ("prune-steps", po::value(&o.prune_steps)->default_value(o.prune_steps), "mask-training steps")
+    ("max-extra-steps", po::value(&o.max_extra_steps)->default_value(o.max_extra_steps), "keep pruning up to this many more steps while the expected size misses the target")
     ("finetune-steps", po::value(&o.finetune_steps)->default_value(o.finetune_steps), "fine-tuning steps after compaction (-1: 300, or 0 for --variant faster, which trains masks only)")
     ("batch-size", po::value(&o.batch_size)->default_value(o.batch_size), "sequences per step")
     ("lr", po::value(&o.lr_weights)->default_value(o.lr_weights), "weight learning rate (pruning and fine-tuning)")

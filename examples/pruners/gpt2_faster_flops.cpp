@@ -24,8 +24,7 @@ int main(int argc, char** argv) {
   o.kind = prune::variant::faster;             // masks only: no weight gradients, no weight optimizer state
   o.target = prune::budget::parse("flops=0.5");
   o.target.seq_len = 16;
-  o.prune_steps = 60;
-  o.finetune_steps = 20;
+  o.prune_steps = 60;                         // and no weight fine-tuning afterwards (finetune_steps -1: 0 for faster)
   auto result = prune::vtrans_prune<masks::vib>(teacher, train::task_kind::causal_lm, text, {}, o);
   std::printf("gpt2 faster: %.0f -> %.0f FLOPs per token (%.1f%%), pruning %.1f s\n", result.full.flops, result.pruned.flops,
               100 * result.pruned.flops / result.full.flops, result.times.prune_s);
