@@ -49,14 +49,22 @@ void randomise(Unit& u, std::uint64_t seed, double keep_rate, bool at_least_one 
   set_mu(u, mu);
 }
 
+// A reference model's weights under VIB masks.
+template <class Family, class B>
+nn::transformer<Family, masks::vib, B, float> load_masked(const std::string& name) {
+  const std::string dir = models_dir + name;
+  const auto config = io::load_config(dir + "/config.json");
+  nn::transformer<Family, masks::vib, B, float> masked(config, nn::head_from_architectures(config.family, config.architectures, dir));
+  nn::load_weights(masked, dir);
+  return masked;
+}
+
 template <class Family, class B>
 void check_compaction(const std::string& name, std::uint64_t seed) {
   INFO("model " << name << " seed " << seed);
-  const std::string dir = models_dir + name;
-  const auto config = io::load_config(dir + "/config.json");
-  const auto head = nn::head_from_architectures(config.family, config.architectures, dir);
-  nn::transformer<Family, masks::vib, B, float> masked(config, head);
-  nn::load_weights(masked, dir);
+  auto masked = load_masked<Family, B>(name);
+  const auto& config = masked.config();
+  const auto head = masked.head();
   auto& m = masked.masks();
   randomise(m.hidden, seed + 1, 0.7);
   for (std::size_t l = 0; l < m.heads.size(); ++l) {
@@ -96,11 +104,8 @@ template <class Family>
 void check_heads_only_export(const std::string& name, const std::vector<std::vector<bool>>& heads, const std::string& want_pruned_heads,
                              bool drop_a_neuron = false) {
   INFO("model " << name);
-  const std::string dir = models_dir + name;
-  const auto config = io::load_config(dir + "/config.json");
-  const auto head = nn::head_from_architectures(config.family, config.architectures, dir);
-  nn::transformer<Family, masks::vib, cpu, float> masked(config, head);
-  nn::load_weights(masked, dir);
+  auto masked = load_masked<Family, cpu>(name);
+  const auto& config = masked.config();
   auto& m = masked.masks();
   m.for_each([](masks::structure, vtrans::index, auto& u) { u.force_keep(std::vector<bool>(std::size_t(u.size()), true)); });
   for (std::size_t l = 0; l < heads.size(); ++l) m.heads[l].force_keep(heads[l]);

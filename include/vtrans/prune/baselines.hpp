@@ -124,8 +124,8 @@ prune_result<nn::transformer<Family, masks::none, B, T>> baseline_prune(const nn
   data::batch_plan_options plan;
   plan.batch_size = o.batch_size;
   plan.seed = o.seed;
-  finetune(result.model, teacher, task, data::data_loader(train_set, plan, collate), o,
-           o.finetune_steps >= 0 ? o.finetune_steps : default_finetune_steps(variant::vtrans), result.kept.hidden);
+  finetune(result.model, teacher, task, data::data_loader(train_set, plan, collate), o, o.finetune_steps_for(variant::vtrans),
+           result.kept.hidden);
   result.times.finetune_s = detail::seconds_since(t0);
   return result;
 }

@@ -29,7 +29,6 @@ namespace vtrans::prune {
 
 enum class variant { vtrans, fast, faster };
 inline const char* variant_name(variant v) { return v == variant::vtrans ? "vtrans" : v == variant::fast ? "fast" : "faster"; }
-inline std::int64_t default_finetune_steps(variant v) { return v == variant::faster ? 0 : 300; }
 inline variant parse_variant(const std::string& s) {
   if (s == "vtrans") return variant::vtrans;
   if (s == "fast") return variant::fast;
@@ -49,6 +48,7 @@ struct prune_options {
   // after compaction; -1: the variant's default (300 for vtrans and fast; 0 for faster, whose
   // compression trains only masks: mu, folded into the kept weights, is all it ever changes)
   std::int64_t finetune_steps = -1;
+  std::int64_t finetune_steps_for(variant v) const { return finetune_steps >= 0 ? finetune_steps : v == variant::faster ? 0 : 300; }
   double lagrangian_warmup = 0.5;        // fraction of the pruning steps over which the target ramps up
   index batch_size = 16;
   double lr_weights = 1e-4, lr_masks = 0.1, lr_lambda = 0.1;
@@ -293,7 +293,7 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
   // fine-tuning on the full training data (the pruning phase alone used the subset for Fast-VTrans)
   t0 = std::chrono::steady_clock::now();
   const data::data_loader full_loader(train_set, plan, collate);
-  finetune(result.model, teacher, task, full_loader, o, o.finetune_steps >= 0 ? o.finetune_steps : default_finetune_steps(o.kind), result.kept.hidden);
+  finetune(result.model, teacher, task, full_loader, o, o.finetune_steps_for(o.kind), result.kept.hidden);
   result.times.finetune_s = detail::seconds_since(t0);
   return result;
 }
