@@ -4,11 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define VTRANS_HD __host__ __device__
-#else
-#define VTRANS_HD
-#endif
+#include "vtrans/tensor/host_device.hpp"
 
 namespace vtrans::math {
 
@@ -107,6 +103,11 @@ VTRANS_HD inline float bulk_normal(std::uint64_t seed, std::uint64_t i) {
   float even = 0, odd = 0;
   bulk_normal_pair(mix64(seed), i / 2, even, odd);
   return i % 2 == 0 ? even : odd;
+}
+// Value i of inverted dropout's mask: `keep` (= 1 / (1 - p)) where the uniform draw is >= p, else 0.
+template <class T>
+VTRANS_HD inline T dropout_value(double p, T keep, std::uint64_t seed, std::uint64_t i) {
+  return uniform(seed, i) >= p ? keep : T(0);
 }
 
 }  // namespace vtrans::math
