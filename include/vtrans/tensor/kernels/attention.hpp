@@ -28,7 +28,7 @@ VTRANS_HD inline key_range visible_keys(const attention_dims& d, index i) {
 // exactly 0, and a query that sees no key at all gets a row of zeros (instead of NaN).
 // key_mask: this batch row's [k_len] padding mask (1 = attend), or null.
 template <class T, class Exp = exp_shifted>
-VTRANS_HD void attention_softmax_row(const attention_dims& d, index i, const std::int32_t* key_mask, T* row, Exp exp = {}) {
+VTRANS_HD void attention_softmax_row(const attention_dims& d, index i, const std::int32_t* key_mask, T* row, Exp exp_shift = {}) {
   const key_range keys = visible_keys(d, i);
   const index n = keys.last - keys.first;
   T* v = row + keys.first;
@@ -38,7 +38,7 @@ VTRANS_HD void attention_softmax_row(const attention_dims& d, index i, const std
     const std::int32_t* km = key_mask + keys.first;
     for (index j = 0; j < n; ++j) mx = km[j] ? max_of(mx, v[j]) : mx;
     if (mx == minus_infinity<T>()) mx = T(0);  // no visible key: all become 0 below
-    exp(n, v, mx);
+    exp_shift(n, v, mx);
     for (index j = 0; j < n; ++j) {
       v[j] = km[j] ? v[j] : T(0);
       s += v[j];
@@ -46,7 +46,7 @@ VTRANS_HD void attention_softmax_row(const attention_dims& d, index i, const std
   } else {
     VTRANS_SIMD_REDUCE(max, mx)
     for (index j = 0; j < n; ++j) mx = max_of(mx, v[j]);
-    exp(n, v, mx);
+    exp_shift(n, v, mx);
     VTRANS_SIMD_REDUCE(+, s)
     for (index j = 0; j < n; ++j) s += v[j];
   }

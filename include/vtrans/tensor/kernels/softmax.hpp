@@ -19,13 +19,13 @@ struct exp_shifted {
 
 // y = softmax(x) over n values (y may be x)
 template <class T, class Exp = exp_shifted>
-VTRANS_HD void softmax_row(index n, const T* x, T* y, Exp exp = {}) {
+VTRANS_HD void softmax_row(index n, const T* x, T* y, Exp exp_shift = {}) {
   T mx = n ? x[0] : T(0);
   VTRANS_SIMD_REDUCE(max, mx)
   for (index c = 1; c < n; ++c) mx = max_of(mx, x[c]);
   if (y != x)
     for (index c = 0; c < n; ++c) y[c] = x[c];
-  exp(n, y, mx);
+  exp_shift(n, y, mx);
   double s = 0;
   VTRANS_SIMD_REDUCE(+, s)
   for (index c = 0; c < n; ++c) s += y[c];
