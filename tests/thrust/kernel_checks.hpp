@@ -238,13 +238,17 @@ void rows(const checker& check) {
 
 template <class Ref, class Dut, class T>
 void attention(const checker& check) {
-  struct config { vtrans::index batch, q_len, k_len, heads, kv_heads, head_dim; bool causal, mask, fused; };
+  struct config { vtrans::index batch, q_len, k_len, heads, kv_heads, head_dim; bool causal, mask, fused; vtrans::index window = 0; };
   const config configs[] = {{2, 5, 5, 3, 3, 4, false, true, false}, {2, 3, 7, 4, 2, 5, true, true, false},
-                            {1, 6, 6, 6, 2, 3, true, true, true}, {3, 1, 9, 2, 1, 7, false, true, false}};
+                            {1, 6, 6, 6, 2, 3, true, true, true}, {3, 1, 9, 2, 1, 7, false, true, false},
+                            // sliding windows shorter than the sequence: causal, not causal with more keys
+                            // than queries, fused, and a window of one key
+                            {2, 7, 7, 4, 2, 3, true, true, false, 3}, {2, 4, 9, 2, 2, 3, false, true, false, 2},
+                            {1, 6, 6, 6, 2, 3, true, false, true, 2}, {2, 5, 8, 2, 1, 4, true, true, false, 1}};
   for (const config& c : configs) {
     attention_dims d;
     d.batch = c.batch; d.q_len = c.q_len; d.k_len = c.k_len; d.heads = c.heads; d.kv_heads = c.kv_heads;
-    d.head_dim = c.head_dim; d.causal = c.causal; d.scale = 1.0 / std::sqrt(double(c.head_dim));
+    d.head_dim = c.head_dim; d.causal = c.causal; d.window = c.window; d.scale = 1.0 / std::sqrt(double(c.head_dim));
     const vtrans::index wq = c.heads * c.head_dim, wk = c.kv_heads * c.head_dim;
     // fused: q, k, v are column blocks of one [rows, wq + 2 wk] projection (q_len == k_len)
     d.ldq = c.fused ? wq + 2 * wk : wq; d.ldk = d.ldv = c.fused ? wq + 2 * wk : wk; d.ldo = wq + (c.fused ? 1 : 0);
@@ -254,7 +258,8 @@ void attention(const checker& check) {
     if (c.mask) mask[0] = 0;  // with causal: the first query of batch 0 sees no key at all
     const auto Q = rnd<T>(nq, 50), K = rnd<T>(nk, 51), V = rnd<T>(nk, 52), dO = rnd<T>(no, 53);
     const std::string name = "attention b" + std::to_string(c.batch) + " q" + std::to_string(c.q_len) + " k" +
-                             std::to_string(c.k_len) + " h" + std::to_string(c.heads) + "/" + std::to_string(c.kv_heads);
+                             std::to_string(c.k_len) + " h" + std::to_string(c.heads) + "/" + std::to_string(c.kv_heads) +
+                             (c.window ? " window " + std::to_string(c.window) : std::string());
     compare<Ref, Dut, T>(check, name, [&](auto t) {
       using B = typename decltype(t)::type;
       dev<B, T> q(Q), k(c.fused ? Q : K), v(c.fused ? Q : V), probs(rnd<T>(d.probs_numel(), 54)), out(rnd<T>(no, 55)), g(dO),
