@@ -17,8 +17,10 @@
 #include "vtrans/text/json_field.hpp"
 #include "vtrans/text/post_processor_json.hpp"
 #include "vtrans/text/read_file.hpp"
-#include "vtrans/text/sentencepiece.hpp"
 #include "vtrans/text/wordpiece.hpp"
+#if defined(VTRANS_WITH_SENTENCEPIECE)  // defined by the CMake target vtrans::sentencepiece
+#include "vtrans/text/sentencepiece.hpp"
+#endif
 
 namespace vtrans::text {
 
@@ -77,11 +79,13 @@ inline std::unique_ptr<tokenizer> wrap(byte_bpe bpe) {
   if (bpe.token_to_id("<s>") >= 0 && bpe.token_to_id("</s>") >= 0) s.cls = s.bos, s.sep = s.eos;  // RoBERTa naming
   return std::make_unique<adapter<byte_bpe>>(std::move(bpe), "byte_bpe", s);
 }
+#if defined(VTRANS_WITH_SENTENCEPIECE)
 inline std::unique_ptr<tokenizer> wrap(sentencepiece_tokenizer sp) {
   special_ids s;
   s.bos = sp.bos_id(), s.eos = sp.eos_id(), s.pad = sp.pad_id(), s.unk = sp.unk_id();
   return std::make_unique<adapter<sentencepiece_tokenizer>>(std::move(sp), "sentencepiece", s);
 }
+#endif
 
 // BertNormalizer settings, possibly inside a normalizer Sequence.
 inline const nlohmann::json* find_bert_normalizer(const nlohmann::json& n) {
@@ -181,7 +185,13 @@ inline std::unique_ptr<tokenizer> load_tokenizer(const std::filesystem::path& di
   }
   if (has("vocab.json") && has("merges.txt")) return wrap(byte_bpe::from_files(dir / "vocab.json", dir / "merges.txt"));
   if (has("encoder.json") && has("vocab.bpe")) return wrap(byte_bpe::from_files(dir / "encoder.json", dir / "vocab.bpe"));
+#if defined(VTRANS_WITH_SENTENCEPIECE)
   if (has("tokenizer.model")) return wrap(sentencepiece_tokenizer(dir / "tokenizer.model"));
+#else
+  if (has("tokenizer.model"))
+    throw std::runtime_error((dir / "tokenizer.model").string() +
+                             ": a SentencePiece model, and this program was built without SentencePiece (link vtrans::sentencepiece)");
+#endif
   throw std::runtime_error(dir.string() +
                            ": no tokenizer files (expected tokenizer.json, vocab.txt, vocab.json + merges.txt, "
                            "encoder.json + vocab.bpe or tokenizer.model)");
