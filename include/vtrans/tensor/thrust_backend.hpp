@@ -218,24 +218,20 @@ struct store_sum_f {  // out[0] = alpha * sum(partial), or += with add
 
 // rows of the softmax family, losses and norms: the shared functions of tensor/kernels/
 template <class T>
-struct softmax_f {
-  index cols; const T* x; T* y;
-  VTRANS_HD void operator()(index r) const { kernels::softmax_row(cols, x + r * cols, y + r * cols); }
+struct softmax_f {  // softmax or, with log, log-softmax
+  index cols; const T* x; T* y; bool log;
+  VTRANS_HD void operator()(index r) const {
+    if (log) kernels::log_softmax_row(cols, x + r * cols, y + r * cols);
+    else kernels::softmax_row(cols, x + r * cols, y + r * cols);
+  }
 };
 template <class T>
 struct softmax_backward_f {
-  index cols; const T* y; const T* dy; T* dx;
-  VTRANS_HD void operator()(index r) const { kernels::softmax_backward_row(cols, y + r * cols, dy + r * cols, dx + r * cols); }
-};
-template <class T>
-struct log_softmax_f {
-  index cols; const T* x; T* y;
-  VTRANS_HD void operator()(index r) const { kernels::log_softmax_row(cols, x + r * cols, y + r * cols); }
-};
-template <class T>
-struct log_softmax_backward_f {
-  index cols; const T* y; const T* dy; T* dx;
-  VTRANS_HD void operator()(index r) const { kernels::log_softmax_backward_row(cols, y + r * cols, dy + r * cols, dx + r * cols); }
+  index cols; const T* y; const T* dy; T* dx; bool log;
+  VTRANS_HD void operator()(index r) const {
+    if (log) kernels::log_softmax_backward_row(cols, y + r * cols, dy + r * cols, dx + r * cols);
+    else kernels::softmax_backward_row(cols, y + r * cols, dy + r * cols, dx + r * cols);
+  }
 };
 template <class T>
 struct nll_f {
@@ -443,20 +439,20 @@ struct thrust_backend {
   // ---- softmax family --------------------------------------------------------------------
   template <class T>
   static void softmax(index rows, index cols, const T* x, T* y) {
-    if (!hooked<hooks::softmax>(rows, cols, x, y)) launch(rows, thrust_kernels::softmax_f<T>{cols, x, y});
+    if (!hooked<hooks::softmax>(rows, cols, x, y)) launch(rows, thrust_kernels::softmax_f<T>{cols, x, y, false});
   }
   template <class T>
   static void softmax_backward(index rows, index cols, const T* y, const T* dy, T* dx) {
-    if (!hooked<hooks::softmax_backward>(rows, cols, y, dy, dx)) launch(rows, thrust_kernels::softmax_backward_f<T>{cols, y, dy, dx});
+    if (!hooked<hooks::softmax_backward>(rows, cols, y, dy, dx)) launch(rows, thrust_kernels::softmax_backward_f<T>{cols, y, dy, dx, false});
   }
   template <class T>
   static void log_softmax(index rows, index cols, const T* x, T* y) {
-    if (!hooked<hooks::log_softmax>(rows, cols, x, y)) launch(rows, thrust_kernels::log_softmax_f<T>{cols, x, y});
+    if (!hooked<hooks::log_softmax>(rows, cols, x, y)) launch(rows, thrust_kernels::softmax_f<T>{cols, x, y, true});
   }
   template <class T>
   static void log_softmax_backward(index rows, index cols, const T* y, const T* dy, T* dx) {
     if (!hooked<hooks::log_softmax_backward>(rows, cols, y, dy, dx))
-      launch(rows, thrust_kernels::log_softmax_backward_f<T>{cols, y, dy, dx});
+      launch(rows, thrust_kernels::softmax_backward_f<T>{cols, y, dy, dx, true});
   }
   template <class T>
   static void nll(index rows, index cols, const T* logp, const std::int32_t* target, std::int32_t ignore, T* loss) {

@@ -49,10 +49,12 @@ VTRANS_HD void softmax_backward_row(index n, const T* y, const T* dy, T* dx) {
 template <class T>
 VTRANS_HD void log_softmax_row(index n, const T* x, T* y) {
   T mx = n ? x[0] : T(0);
+  VTRANS_SIMD_REDUCE(max, mx)
   for (index c = 1; c < n; ++c) mx = max_of(mx, x[c]);
   double s = 0;
   for (index c = 0; c < n; ++c) s += std::exp(double(x[c] - mx));
   const T lse = mx + static_cast<T>(std::log(s));
+  VTRANS_SIMD
   for (index c = 0; c < n; ++c) y[c] = x[c] - lse;
 }
 
