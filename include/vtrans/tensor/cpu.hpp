@@ -784,11 +784,15 @@ struct cpu {
   // Softmax over the keys each query may see; masked entries become exactly 0. A query with no
   // visible key gets all zeros (instead of NaN).
   template <class T>
-  static void mask_and_softmax(const attention_dims& d, const std::int32_t* key_mask, T* P) {
+  static void mask_and_softmax(const attention_dims& d, const std::int32_t* mask_row, T* P) {
     const index shift = d.k_len - d.q_len;
     for (index i = 0; i < d.q_len; ++i) {
-      T* row = P + i * d.k_len;
-      const index visible = d.causal ? std::min(d.k_len, std::max<index>(0, i + shift + 1)) : d.k_len;
+      const index end = d.causal ? std::min(d.k_len, std::max<index>(0, i + shift + 1)) : d.k_len;
+      const index first = d.window > 0 ? std::min(end, std::max<index>(0, i + shift + 1 - d.window)) : 0;  // sliding window
+      for (index j = 0; j < first; ++j) P[i * d.k_len + j] = T(0);
+      T* row = P + i * d.k_len + first;
+      const std::int32_t* key_mask = mask_row ? mask_row + first : nullptr;
+      const index visible = end - first;
       T mx = -std::numeric_limits<T>::infinity();
       double s = 0;
       if (key_mask) {
@@ -809,7 +813,7 @@ struct cpu {
       const T inv = s > 0 ? static_cast<T>(1.0 / s) : T(0);
 #pragma omp simd
       for (index j = 0; j < visible; ++j) row[j] *= inv;
-      for (index j = visible; j < d.k_len; ++j) row[j] = T(0);
+      for (index j = end; j < d.k_len; ++j) P[i * d.k_len + j] = T(0);
     }
   }
   static void rope_angle(const rope_dims& d, std::int32_t pos, index i, double& c, double& s) {

@@ -370,20 +370,21 @@ struct scatter_column_f {  // one thread per column: repeated ids never race
 // attention rows of probs [batch, heads, q_len, k_len]: mask, then softmax over visible keys
 template <class T>
 struct attention_softmax_row_f {
-  index q_len, k_len, heads; bool causal; const std::int32_t* key_mask; T* probs;
+  index q_len, k_len, heads; bool causal; index window; const std::int32_t* key_mask; T* probs;
   VTRANS_HD void operator()(index rr) const {
     const index i = rr % q_len, b = rr / q_len / heads;
     T* row = probs + rr * k_len;
     const std::int32_t* km = key_mask ? key_mask + b * k_len : nullptr;
     const index shift = k_len - q_len;
     const index visible = causal ? min_index(k_len, i + shift + 1 > 0 ? i + shift + 1 : 0) : k_len;
+    const index first = window > 0 && i + shift + 1 - window > 0 ? i + shift + 1 - window : 0;  // sliding window
     bool any = false;
     T mx = T(0);
-    for (index j = 0; j < visible; ++j)
+    for (index j = first; j < visible; ++j)
       if (!km || km[j]) { mx = any ? max_of(mx, row[j]) : row[j]; any = true; }
     double s = 0;
     for (index j = 0; j < k_len; ++j) {
-      const bool on = j < visible && (!km || km[j]);
+      const bool on = j >= first && j < visible && (!km || km[j]);
       row[j] = on ? std::exp(row[j] - mx) : T(0);
       s += row[j];
     }
@@ -641,11 +642,11 @@ struct thrust_backend {
     const index rows = d.batch * d.heads * d.q_len;
 #if defined(__CUDACC__)
     if constexpr (System::is_cuda) {
-      cuda_detail::attention_softmax(rows, d.q_len, d.k_len, d.heads, d.causal, key_mask, probs);
+      cuda_detail::attention_softmax(rows, d.q_len, d.k_len, d.heads, d.causal, d.window, key_mask, probs);
     } else
 #endif
     {
-      if (d.k_len > 0) launch(rows, thrust_kernels::attention_softmax_row_f<T>{d.q_len, d.k_len, d.heads, d.causal, key_mask, probs});
+      if (d.k_len > 0) launch(rows, thrust_kernels::attention_softmax_row_f<T>{d.q_len, d.k_len, d.heads, d.causal, d.window, key_mask, probs});
     }
     for (index b = 0; b < d.batch; ++b)
       for (index j = 0; j < G; ++j)

@@ -70,7 +70,7 @@ __global__ void softmax_kernel(index rows, index cols, const T* __restrict__ x, 
 // attention probs rows [batch, heads, q_len, k_len]: causal and key-padding masks, then softmax
 // over the visible keys; masked entries are exactly 0, a row with no visible key is all 0.
 template <class T>
-__global__ void attention_softmax_kernel(index rows, index q_len, index k_len, index heads, bool causal,
+__global__ void attention_softmax_kernel(index rows, index q_len, index k_len, index heads, bool causal, index window,
                                          const std::int32_t* __restrict__ key_mask, T* __restrict__ probs) {
   for (index rr = blockIdx.x; rr < rows; rr += gridDim.x) {
     const index i = rr % q_len, b = rr / q_len / heads;
@@ -81,16 +81,17 @@ __global__ void attention_softmax_kernel(index rows, index q_len, index k_len, i
       const index v = i + (k_len - q_len) + 1;
       visible = v < 0 ? 0 : (v < k_len ? v : k_len);
     }
+    const index first = window > 0 && i + (k_len - q_len) + 1 - window > 0 ? i + (k_len - q_len) + 1 - window : 0;  // sliding window
     T mx = T(0);
     int any = 0;
-    for (index j = threadIdx.x; j < visible; j += blockDim.x)
+    for (index j = first + threadIdx.x; j < visible; j += blockDim.x)
       if (!km || km[j]) { mx = any ? max_op{}(mx, row[j]) : row[j]; any = 1; }
     const int any_all = block_allreduce(any, max_op{});
     // threads that saw nothing contribute the max of those that did
     mx = block_allreduce(any ? mx : static_cast<T>(-INFINITY), max_op{});
     double s = 0;
     for (index j = threadIdx.x; j < k_len; j += blockDim.x) {
-      const bool on = any_all && j < visible && (!km || km[j]);
+      const bool on = any_all && j >= first && j < visible && (!km || km[j]);
       const T e = on ? exp(row[j] - mx) : T(0);
       row[j] = e;
       s += e;
@@ -192,9 +193,10 @@ void softmax(index rows, index cols, const T* x, T* y, bool log) {
   check_launch(log ? "log_softmax kernel" : "softmax kernel");
 }
 template <class T>
-void attention_softmax(index rows, index q_len, index k_len, index heads, bool causal, const std::int32_t* key_mask, T* probs) {
+void attention_softmax(index rows, index q_len, index k_len, index heads, bool causal, index window, const std::int32_t* key_mask,
+                       T* probs) {
   if (rows <= 0 || k_len <= 0) return;
-  attention_softmax_kernel<T><<<row_grid(rows), row_threads>>>(rows, q_len, k_len, heads, causal, key_mask, probs);
+  attention_softmax_kernel<T><<<row_grid(rows), row_threads>>>(rows, q_len, k_len, heads, causal, window, key_mask, probs);
   check_launch("attention softmax kernel");
 }
 template <class T>
