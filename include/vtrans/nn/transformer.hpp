@@ -14,7 +14,6 @@
 #include <cmath>
 #include <map>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -82,8 +81,8 @@ class basic_transformer {
   };
   using mask_storage = std::conditional_t<Mask::active, masks::mask_set<Mask, T, B>, no_masks>;
 
-  // A norm's parameters (the bias is undefined for RMSNorm).
-  struct norm_params {
+  // A weight and its bias (undefined where the role has none): a linear layer or a norm.
+  struct weight_bias {
     param_t w, b;
   };
   // One layer's parameters; undefined params are those the family or the pruning leaves out.
@@ -218,7 +217,7 @@ class basic_transformer {
       l.size = c.layers[std::size_t(i)];
       const index qw = l.size.heads * hd, kw = l.size.kv_heads * hd, I = l.size.intermediate;
       if (l.size.has_attention) {
-        if (f.attn_norm_first) std::tie(l.attn_norm_w, l.attn_norm_b) = norm_pair(r.attn_norm, i);
+        if (f.attn_norm_first) norm_of(r.attn_norm, i, l.attn_norm_w, l.attn_norm_b);
         if (f.fused_qkv()) {
           linear_of(r.qkv, i, qw + 2 * kw, D, l.qkv_w, l.qkv_b);
         } else {
@@ -227,14 +226,14 @@ class basic_transformer {
           linear_of(r.v, i, kw, D, l.v_w, l.v_b);
         }
         linear_of(r.o, i, D, qw, l.o_w, l.o_b);
-        if (!f.attn_norm_first) std::tie(l.attn_norm_w, l.attn_norm_b) = norm_pair(r.attn_norm, i);
+        if (!f.attn_norm_first) norm_of(r.attn_norm, i, l.attn_norm_w, l.attn_norm_b);
       }
       if (l.size.has_mlp) {
-        if (f.mlp_norm_first) std::tie(l.mlp_norm_w, l.mlp_norm_b) = norm_pair(r.mlp_norm, i);
+        if (f.mlp_norm_first) norm_of(r.mlp_norm, i, l.mlp_norm_w, l.mlp_norm_b);
         if (f.gated_mlp()) linear_of(r.gate, i, I, D, l.gate_w, l.gate_b);
         linear_of(r.up, i, I, D, l.up_w, l.up_b);
         linear_of(r.down, i, D, I, l.down_w, l.down_b);
-        if (!f.mlp_norm_first) std::tie(l.mlp_norm_w, l.mlp_norm_b) = norm_pair(r.mlp_norm, i);
+        if (!f.mlp_norm_first) norm_of(r.mlp_norm, i, l.mlp_norm_w, l.mlp_norm_b);
       }
       layers_.push_back(std::move(l));
     }
@@ -287,15 +286,14 @@ class basic_transformer {
     w = matrix(r, layer, out, in);
     b = bias_of(r, layer, out);
   }
-  norm_params norm_of(const role& r, index layer) {
-    norm_params n;
-    n.w = add_param(weight_name(r, layer), shape{config_.hidden_size}, init::ones);
-    n.b = bias_of(r, layer, config_.hidden_size);
-    return n;
+  void norm_of(const role& r, index layer, param_t& w, param_t& b) {
+    w = add_param(weight_name(r, layer), shape{config_.hidden_size}, init::ones);
+    b = bias_of(r, layer, config_.hidden_size);
   }
-  std::pair<param_t, param_t> norm_pair(const role& r, index layer) {
-    norm_params n = norm_of(r, layer);
-    return {n.w, n.b};
+  weight_bias norm_of(const role& r, index layer) {
+    weight_bias n;
+    norm_of(r, layer, n.w, n.b);
+    return n;
   }
 
   double dropout_probability() const {
@@ -380,7 +378,7 @@ class basic_transformer {
     }
   }
   // LayerNorm whatever the family (masked-LM transform), on the hidden stream
-  var_t norm_layer(const var_t& x, const norm_params& n, const mask_context& mc) const {
+  var_t norm_layer(const var_t& x, const weight_bias& n, const mask_context& mc) const {
     if constexpr (Mask::active) return hidden_mask(autodiff::layer_norm_kept(x, mc.hidden_keep, n.w, n.b, config_.norm_eps), mc);
     else { (void)mc; return autodiff::layer_norm(x, n.w, n.b, config_.norm_eps); }
   }
@@ -527,7 +525,7 @@ class basic_transformer {
 
   // The head's parameters: the output (and its dense / pooler / norm where the head has them).
   struct head_params {
-    norm_params pooler, dense, norm, out;
+    weight_bias pooler, dense, norm, out;
   };
 
   io::model_config config_;
@@ -538,7 +536,7 @@ class basic_transformer {
   mask_storage masks_;
   std::vector<layer> layers_;
   param_t token_embedding_, position_embedding_, token_type_embedding_;
-  norm_params embedding_norm_, final_norm_;
+  weight_bias embedding_norm_, final_norm_;
   head_params head_params_;
   std::vector<std::pair<std::string, param_t>> params_;
   std::map<std::string, std::size_t> by_name_;

@@ -67,7 +67,7 @@ __global__ void softmax_kernel(index rows, index cols, const T* __restrict__ x, 
   }
 }
 
-// attention probs rows [batch, heads, q_len, k_len]: causal and key-padding masks, then softmax
+// attention probs rows [batch, heads, q_len, k_len]: causal, window and key-padding masks, then softmax
 // over the visible keys; masked entries are exactly 0, a row with no visible key is all 0.
 template <class T>
 __global__ void attention_softmax_kernel(index rows, index q_len, index k_len, index heads, bool causal, index window,
