@@ -55,7 +55,8 @@ struct task_spec {
   train::task_kind objective = train::task_kind::sequence_classification;
 };
 
-inline task_spec parse_task(const std::string& name, io::family family) {
+// regression: tsv/jsonl labels are scores (--regression, or a model whose problem_type is regression).
+inline task_spec parse_task(const std::string& name, io::family family, bool regression = false) {
   task_spec t;
   t.name = name;
   const bool encoder = family == io::family::bert || family == io::family::roberta;
@@ -63,8 +64,10 @@ inline task_spec parse_task(const std::string& name, io::family family) {
   else if (name == "brown-pos") t.source = source_kind::brown_pos, t.objective = train::task_kind::token_classification;
   else if (name == "brown-lm") t.source = source_kind::brown_lm, t.objective = encoder ? train::task_kind::masked_lm : train::task_kind::causal_lm;
   else if (name == "brown-mlm") t.source = source_kind::brown_mlm, t.objective = train::task_kind::masked_lm;
-  else if (name == "tsv") t.source = source_kind::tsv;
-  else if (name == "jsonl") t.source = source_kind::jsonl;
+  else if (name == "tsv" || name == "jsonl") {
+    t.source = name == "tsv" ? source_kind::tsv : source_kind::jsonl;
+    if (regression) t.objective = train::task_kind::regression;
+  }
   else if (name.rfind("glue:", 0) == 0) {
     t.source = source_kind::glue;
     t.glue = data::parse_glue_task(name.substr(5));
@@ -296,12 +299,14 @@ struct encoding_setup {
   bool encoder = true;         // BERT/RoBERTa: [CLS] ... [SEP]
   index max_length = 128;
   std::int32_t cls = -1, sep = -1;
+  std::int32_t pair_type = 1;  // segment id of a pair's second text: 0 where the family has one segment type
 };
 
 inline encoding_setup make_encoding_setup(io::family f, const text::tokenizer& tok, index max_length) {
   encoding_setup e;
   e.encoder = f == io::family::bert || f == io::family::roberta;
   e.max_length = max_length;
+  e.pair_type = f == io::family::bert ? 1 : 0;
   const auto s = tok.specials();
   if (e.encoder) {
     e.cls = s.cls >= 0 ? s.cls : s.bos;
@@ -320,6 +325,7 @@ inline std::vector<data::sequence> encode_split(const task_spec& spec, split_ite
   if (e.cls >= 0) o.cls_id = e.cls;
   if (e.sep >= 0) o.sep_id = e.sep;
   o.max_length = e.max_length;
+  o.pair_type_id = e.pair_type;
   o.space_prefix_words = tok.kind() == "byte_bpe";
   std::vector<data::sequence> out;
   switch (spec.source) {
@@ -733,7 +739,7 @@ int run_train(int argc, char** argv) {
   if (a.batch_size < 1 || a.grad_accum < 1 || a.max_length < 4 || a.log_every < 1) throw std::invalid_argument("sizes must be positive (max-length at least 4)");
   const auto family = io::family_from_model_type(a.family);
   if (!family) throw std::invalid_argument("unknown --family '" + a.family + "' (bert, roberta, gpt2, llama)");
-  const task_spec spec = parse_task(a.task, *family);
+  const task_spec spec = parse_task(a.task, *family, a.regression);
   task_source src(spec, make_source_options(spec, a.data, a.eval_data, a.pair, a.header, a.regression));
   const fs::path out(a.out);
   fs::create_directories(out);
@@ -804,7 +810,7 @@ prepared_split prepare_split(const std::string& model_dir, const std::string& ta
   p.config = io::load_config((fs::path(model_dir) / "config.json").string());
   const std::string tname = !task_name.empty() ? task_name : p.args.value("task", std::string());
   if (tname.empty()) throw std::invalid_argument("--task is required (the model folder has no training_args.json)");
-  p.spec = parse_task(tname, p.config.family);
+  p.spec = parse_task(tname, p.config.family, p.config.problem_type == "regression");
   const bool file_task = p.spec.source == source_kind::tsv || p.spec.source == source_kind::jsonl;
   source_options so = make_source_options(p.spec, data, "", pair || p.args.value("pair", false), header || p.args.value("header", false),
                                           p.config.problem_type == "regression");
@@ -874,7 +880,7 @@ std::map<std::string, double> baseline_task(const std::string& model_dir, const 
   std::optional<io::model_config> config;
   if (!model_dir.empty()) config = io::load_config((fs::path(model_dir) / "config.json").string());
   const io::family fam = config ? config->family : io::family::bert;
-  const task_spec spec = parse_task(tname, fam);
+  const task_spec spec = parse_task(tname, fam, config && config->problem_type == "regression");
   const bool file_task = spec.source == source_kind::tsv || spec.source == source_kind::jsonl;
   source_options so = make_source_options(spec, data, "", pair || args.value("pair", false), header || args.value("header", false),
                                           config && config->problem_type == "regression");

@@ -7,8 +7,10 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "../io/io_test_util.hpp"
 #include "temp_dir.hpp"
 #include "vtrans/data/encode.hpp"
 #include "vtrans/data/glue.hpp"
@@ -20,18 +22,9 @@ using vtrans_test::temp_dir;
 
 namespace {
 
-// The message of the data_error f throws; another exception or none fails the test.
 template <class F>
 std::string data_error_of(F&& f) {
-  try {
-    f();
-  } catch (const data_error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    FAIL("expected data_error, got: " << std::string(e.what()));
-  }
-  FAIL("expected data_error, nothing was thrown");
-  return {};
+  return io_test::error_of<data_error>(std::forward<F>(f));
 }
 
 std::string slurp(const std::filesystem::path& p) {
