@@ -72,7 +72,7 @@ TEST_CASE("JSONL: duplicate keys and non-finite scores are refused with file and
   CHECK(data_error_of([&] { read_text_pairs_jsonl(big, reg); }).find(big.string() + ":2: regression label 1e+39 is not a finite float") !=
         std::string::npos);
   const auto nan = d.write("nan.tsv", "a\t0.5\nb\tnan\n");
-  CHECK(data_error_of([&] { read_text_pairs_tsv(nan, reg); }).find(nan.string() + ":2: bad regression label 'nan'") != std::string::npos);
+  CHECK(data_error_of([&] { read_text_pairs_tsv(nan, reg); }).find(nan.string() + ":2: bad regression label \"nan\"") != std::string::npos);
 
   // Large integer labels keep every digit (they were once read through a 64-bit signed cast).
   const auto wide = d.write("wide.jsonl", "{\"text\": \"a\", \"label\": 18446744073709551615}\n");

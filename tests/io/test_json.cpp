@@ -10,6 +10,7 @@
 #include "io_test_util.hpp"
 #include "vtrans/io/checkpoint_reader.hpp"
 #include "vtrans/io/json.hpp"
+#include "vtrans/io/model_config.hpp"
 #include "vtrans/io/npy.hpp"
 
 using namespace vtrans::io;
@@ -133,6 +134,15 @@ TEST_CASE("checkpoint_reader: a shard index with duplicate or many entries") {
   CHECK_ERROR_NAMES(format_error_of([&] { checkpoint_reader r(idx); }), idx, "duplicate key \"t0000000\"", "\"weight_map\"");
   write_bytes(idx, R"({"weight_map": {}, "weight_map": {"t0000000": "model-1.safetensors"}})");
   CHECK_ERROR_NAMES(format_error_of([&] { checkpoint_reader r(idx); }), idx, "duplicate key \"weight_map\"");
+}
+
+TEST_CASE("config.json: duplicate keys are refused, naming the file and the key") {
+  temp_dir d;
+  const std::string cfg = d.file("config.json");
+  const std::string text = R"({"model_type": "bert", "num_hidden_layers": 3, "num_hidden_layers": 0})";
+  write_bytes(cfg, text);
+  CHECK_ERROR_NAMES(format_error_of([&] { load_config(d.path.string()); }), cfg, "duplicate key \"num_hidden_layers\"");
+  CHECK(io_test::read_bytes(cfg) == text);
 }
 
 TEST_CASE("npy: a header length above the cap is a resource_error") {

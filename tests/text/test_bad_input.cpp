@@ -173,9 +173,13 @@ TEST_CASE("duplicate keys in tokenizer JSON files are refused") {
 
   fs::remove(dir / "tokenizer.json");
   text_test::write(dir / "vocab.txt", "[UNK]\na\n");
-  text_test::write(dir / "tokenizer_config.json", R"({"do_lower_case": true, "do_lower_case": false})");
+  const std::string config = R"({"do_lower_case": true, "do_lower_case": false})";
+  text_test::write(dir / "tokenizer_config.json", config);
   msg = text_test::error_of([&] { load_tokenizer(dir); });
   CHECK(msg.find("tokenizer_config.json: duplicate key \"do_lower_case\"") != std::string::npos);
+  // Refused files are left as they were, and nothing is written beside them.
+  CHECK(text_test::read(dir / "tokenizer_config.json") == config);
+  CHECK(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 4);  // merges, dup.json, vocab.txt, config
 }
 
 TEST_CASE("every tokenizer refuses invalid UTF-8 text") {

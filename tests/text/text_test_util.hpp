@@ -2,6 +2,7 @@
 // Shared helpers of the text tests: test data paths, JSON-lines goldens, scratch files.
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -36,6 +37,11 @@ inline void write(const std::filesystem::path& p, const std::string& content) {
   std::ofstream out(p, std::ios::binary);
   out << content;
   if (!out) throw std::runtime_error("cannot write " + p.string());
+}
+
+inline std::string read(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 // The message of the vtrans::error f throws (empty if none); any other exception fails the test.

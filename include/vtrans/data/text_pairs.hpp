@@ -45,13 +45,13 @@ struct label_sink {
       char* end = nullptr;
       float v = std::strtof(label.c_str(), &end);
       if (label.empty() || end != label.c_str() + label.size() || !std::isfinite(v))
-        throw make_data_error(file, line, "bad regression label '" + label + "'");
+        throw make_data_error(file, line, "bad regression label " + io::detail::quote(label));
       e.score = v;
       return;
     }
     if (opt.freeze_labels) {
       auto id = vocab.find(label);
-      if (!id) throw make_data_error(file, line, "unknown label '" + label + "'");
+      if (!id) throw make_data_error(file, line, "unknown label " + io::detail::quote(label));
       e.label = *id;
     } else {
       e.label = vocab.add(label);

@@ -120,7 +120,7 @@ class byte_bpe {
       throw format_error(source + ": no \"model\" object");
     const auto& model = doc["model"];
     const std::string type = json_field(model, "type", std::string("BPE"), source + ": model");
-    if (type != "BPE") throw format_error(source + ": model.type is '" + type + "', expected BPE");
+    if (type != "BPE") throw format_error(source + ": model.type is " + io::detail::quote(type) + ", expected BPE");
     if (!model.contains("vocab")) throw format_error(source + ": model.vocab missing");
     std::vector<merge> merges;
     if (model.contains("merges")) {
@@ -312,7 +312,7 @@ class byte_bpe {
     return k;
   }
 
-  // The piece's symbols after BPE, as views into a buffer it owns. Every occurrence (left to
+  // The piece's symbols after BPE, as views into text (its byte symbols). Every occurrence (left to
   // right) of the lowest-ranked adjacent pair is merged, then the next lowest, until none applies
   // (GPT-2's encoder.py), in O(n log n): a symbol is a byte range [start, end) of the piece, so the
   // symbols form a linked list by their ends, and a heap holds the candidate pairs by (rank, start).

@@ -10,6 +10,7 @@
 #include <sentencepiece_processor.h>
 
 #include "vtrans/error.hpp"
+#include "vtrans/io/errors.hpp"
 #include "vtrans/text/encoding.hpp"
 #include "vtrans/text/read_file.hpp"
 #include "vtrans/text/special_template.hpp"
@@ -25,7 +26,7 @@ class sentencepiece_tokenizer {
     const std::string bytes = read_file(model_file);
     const auto status = sp_->LoadFromSerializedProto(bytes);
     if (!status.ok())
-      throw format_error(source_ + ": not a SentencePiece model (" + status.ToString() + ")");
+      throw format_error(source_ + ": not a SentencePiece model: " + io::detail::quote(status.ToString()));
     template_ = bos_id() >= 0 ? special_template::bos_prefix(bos_id()) : special_template::none();
   }
 
@@ -34,7 +35,7 @@ class sentencepiece_tokenizer {
     utf8_validate(text);
     std::vector<int> ids;
     const auto status = sp_->Encode(text, &ids);
-    if (!status.ok()) throw format_error(source_ + ": encode failed: " + status.ToString());
+    if (!status.ok()) throw format_error(source_ + ": encode failed: " + io::detail::quote(status.ToString()));
     return std::vector<token_id>(ids.begin(), ids.end());
   }
 
@@ -42,7 +43,7 @@ class sentencepiece_tokenizer {
     utf8_validate(text);
     std::vector<std::string> pieces;
     const auto status = sp_->Encode(text, &pieces);
-    if (!status.ok()) throw format_error(source_ + ": encode failed: " + status.ToString());
+    if (!status.ok()) throw format_error(source_ + ": encode failed: " + io::detail::quote(status.ToString()));
     return pieces;
   }
 
@@ -65,7 +66,7 @@ class sentencepiece_tokenizer {
       if (run.empty()) return;
       std::string text;
       const auto status = sp_->Decode(run, &text);
-      if (!status.ok()) throw format_error(source_ + ": decode failed: " + status.ToString());
+      if (!status.ok()) throw format_error(source_ + ": decode failed: " + io::detail::quote(status.ToString()));
       out += text;
       run.clear();
     };
