@@ -112,7 +112,7 @@ std::map<std::string, double> baseline_task(const std::string& model_dir, const 
   if (tname.empty()) throw std::invalid_argument("--task is required");
   std::optional<io::model_config> config;
   if (!model_dir.empty()) config = io::load_config((fs::path(model_dir) / "config.json").string());
-  const task_spec spec = parse_task(tname, config ? std::optional<io::family>(config->family) : std::nullopt);
+  const task_spec spec = parse_task(tname, config ? std::optional<io::family>(config->family) : std::nullopt, config && config->problem_type == "regression");
   const bool file_task = spec.from_file();
   source_options so = make_source_options(spec, data, "", pair || args.value("pair", false), header || args.value("header", false),
                                           config && config->problem_type == "regression");

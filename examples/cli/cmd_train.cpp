@@ -281,7 +281,7 @@ int run_train(int argc, char** argv) {
   if (a.batch_size < 1 || a.grad_accum < 1 || a.max_length < 4 || a.log_every < 1) throw std::invalid_argument("sizes must be positive (max-length at least 4)");
   const auto family = nn::find_family(a.family);
   if (!family) throw std::invalid_argument("unknown --family '" + a.family + "' (" + nn::family_names() + ")");
-  const task_spec spec = parse_task(a.task, *family);
+  const task_spec spec = parse_task(a.task, *family, a.regression);
   task_source src(spec, make_source_options(spec, a.data, a.eval_data, a.pair, a.header, a.regression));
   const fs::path out(a.out);
   fs::create_directories(out);

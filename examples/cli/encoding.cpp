@@ -12,6 +12,7 @@ encoding_setup make_encoding_setup(io::family f, const text::tokenizer& tok, ind
   encoding_setup e;
   e.encoder = !f->causal;
   e.max_length = max_length;
+  e.pair_type = f->fresh_type_vocab_size > 1 ? 1 : 0;
   const auto s = tok.specials();
   if (e.encoder) {
     e.cls = s.cls >= 0 ? s.cls : s.bos;
@@ -29,6 +30,7 @@ std::vector<data::sequence> encode_split(const task_spec& spec, split_items item
   if (e.cls >= 0) o.cls_id = e.cls;
   if (e.sep >= 0) o.sep_id = e.sep;
   o.max_length = e.max_length;
+  o.pair_type_id = e.pair_type;
   o.space_prefix_words = tok.kind() == "byte_bpe";
   std::vector<data::sequence> out;
   switch (spec.source) {

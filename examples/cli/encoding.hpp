@@ -15,6 +15,7 @@ struct encoding_setup {
   bool encoder = true;  // [CLS] ... [SEP] around every sequence (families without causal attention)
   index max_length = 128;
   std::int32_t cls = -1, sep = -1;
+  std::int32_t pair_type = 1;  // segment id of a pair's second text: 0 where the family has one segment type
 };
 
 encoding_setup make_encoding_setup(io::family f, const text::tokenizer& tok, index max_length);

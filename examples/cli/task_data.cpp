@@ -46,7 +46,7 @@ prepared_split prepare_split(const std::string& model_dir, const std::string& ta
   p.config = io::load_config((fs::path(model_dir) / "config.json").string());
   const std::string tname = !task_name.empty() ? task_name : p.args.value("task", std::string());
   if (tname.empty()) throw std::invalid_argument("--task is required (the model folder has no training_args.json)");
-  p.spec = parse_task(tname, p.config.family);
+  p.spec = parse_task(tname, p.config.family, p.config.problem_type == "regression");
   const bool file_task = p.spec.from_file();
   source_options so = make_source_options(p.spec, data, "", pair || p.args.value("pair", false), header || p.args.value("header", false),
                                           p.config.problem_type == "regression");

@@ -9,7 +9,7 @@
 
 namespace vtrans::cli {
 
-task_spec parse_task(const std::string& name, std::optional<io::family> family) {
+task_spec parse_task(const std::string& name, std::optional<io::family> family, bool regression) {
   task_spec t;
   t.name = name;
   const bool encoder = !family || nn::has_head(family->spec(), nn::head_kind::masked_lm);
@@ -17,8 +17,10 @@ task_spec parse_task(const std::string& name, std::optional<io::family> family) 
   else if (name == "brown-pos") t.source = source_kind::brown_pos, t.objective = train::task_kind::token_classification;
   else if (name == "brown-lm") t.source = source_kind::brown_lm, t.objective = encoder ? train::task_kind::masked_lm : train::task_kind::causal_lm;
   else if (name == "brown-mlm") t.source = source_kind::brown_mlm, t.objective = train::task_kind::masked_lm;
-  else if (name == "tsv") t.source = source_kind::tsv;
-  else if (name == "jsonl") t.source = source_kind::jsonl;
+  else if (name == "tsv" || name == "jsonl") {
+    t.source = name == "tsv" ? source_kind::tsv : source_kind::jsonl;
+    if (regression) t.objective = train::task_kind::regression;
+  }
   else if (name.rfind("glue:", 0) == 0) {
     t.source = source_kind::glue;
     t.glue = data::parse_glue_task(name.substr(5));

@@ -28,7 +28,8 @@ struct task_spec {
 
 // The task named `name` for a model of `family` (brown-lm is a masked LM for encoders); without
 // a family (no model yet) every task is accepted.
-task_spec parse_task(const std::string& name, std::optional<io::family> family);
+// regression: tsv/jsonl labels are scores (--regression, or a model whose problem_type is regression).
+task_spec parse_task(const std::string& name, std::optional<io::family> family, bool regression = false);
 
 struct source_options {
   std::string data;                          // Brown folder, GLUE task folder, or the TSV/JSONL file

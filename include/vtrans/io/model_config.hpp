@@ -21,6 +21,7 @@
 #include "vtrans/io/errors.hpp"
 #include "vtrans/io/family.hpp"
 #include "vtrans/nn/families.hpp"
+#include "vtrans/io/json.hpp"
 #include "vtrans/tensor/shape.hpp"
 
 namespace vtrans::io {
@@ -488,17 +489,7 @@ inline model_config load_config(const std::string& path) {
   std::string file = path;
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) file = (std::filesystem::path(path) / "config.json").string();
-  std::ifstream in(file, std::ios::binary);
-  if (!in) detail::fail_os("cannot open", file, errno);
-  std::ostringstream text;
-  text << in.rdbuf();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::exception& e) {
-    detail::fail(file, std::string("not valid JSON: ") + e.what());
-  }
-  return parse_config(j, file);
+  return parse_config(read_json_file(file), file);
 }
 
 namespace detail {
