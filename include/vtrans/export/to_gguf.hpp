@@ -17,6 +17,7 @@
 // Weight matrices are written as --dtype (f32, f16, bf16) or Q8_0 where their rows are a multiple
 // of 32 values; norms and biases stay f32, as llama.cpp's own converter keeps them.
 #include <filesystem>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -74,16 +75,15 @@ inline void check_activation(const gguf_layout& layout, const io::model_config& 
 }
 }  // namespace detail
 
-// Builds the file for a causal LM (written by gguf_writer::write; the model must outlive it).
-template <class Model>
-io::gguf_writer gguf_file(const Model& model, const gguf_vocab& vocab, const gguf_options& opt, gguf_summary* summary = nullptr) {
-  const io::model_config& c = model.config();
+// Checks that llama.cpp can run the model and plans the blocks: the architecture, the layers
+// written and their sizes, placeholders included. Throws std::invalid_argument saying why not.
+inline gguf_summary plan_gguf(const io::model_config& c, nn::head_kind head) {
   const gguf_layout* layout = gguf_layout_of(c.family);
   if (!layout)
     throw std::invalid_argument("GGUF: llama.cpp has no architecture for " + std::string(io::family_name(c.family)) +
                                 " models in vtrans's table (LLaMA, GPT-2); use --format onnx or hf");
-  if (model.head() != nn::head_kind::causal_lm)
-    throw std::invalid_argument(std::string("GGUF: llama.cpp runs causal language models; this model has a ") + nn::head_name(model.head()) +
+  if (head != nn::head_kind::causal_lm)
+    throw std::invalid_argument(std::string("GGUF: llama.cpp runs causal language models; this model has a ") + nn::head_name(head) +
                                 " head (use --format onnx or hf)");
   gguf_summary s;
   detail::check_activation(*layout, c, s);
@@ -106,16 +106,11 @@ io::gguf_writer gguf_file(const Model& model, const gguf_vocab& vocab, const ggu
                                 "); use --format onnx or hf");
   }
   s.arch = uniform ? layout->arch : layout->per_layer_arch;
-
-  // the blocks written, with placeholders where the per-layer graph needs them
-  std::vector<bool> attention_placeholder, ffn_placeholder;
   for (std::size_t i = 0; i < c.layers.size(); ++i) {
     const auto& l = c.layers[i];
     if (!l.has_attention && !l.has_mlp) continue;
     const bool fake_attention = !l.has_attention && s.layers.empty();
     s.layers.push_back(index(i));
-    attention_placeholder.push_back(fake_attention);
-    ffn_placeholder.push_back(!l.has_mlp);
     s.heads.push_back(std::uint32_t(l.has_attention ? l.heads : fake_attention ? 1 : 0));
     s.kv_heads.push_back(std::uint32_t(l.has_attention ? l.kv_heads : fake_attention ? 1 : 0));
     s.ffn.push_back(std::uint32_t(l.has_mlp ? l.intermediate : 1));
@@ -123,6 +118,15 @@ io::gguf_writer gguf_file(const Model& model, const gguf_vocab& vocab, const ggu
     s.placeholder_ffn += !l.has_mlp;
   }
   if (s.layers.empty()) throw std::invalid_argument("GGUF: every layer of the model is removed");
+  return s;
+}
+
+// Builds the file for a causal LM (written by gguf_writer::write; the model must outlive it).
+template <class Model>
+io::gguf_writer gguf_file(const Model& model, const gguf_vocab& vocab, const gguf_options& opt, gguf_summary* summary = nullptr) {
+  const io::model_config& c = model.config();
+  gguf_summary s = plan_gguf(c, model.head());
+  const gguf_layout* layout = gguf_layout_of(c.family);
   std::map<index, int> block_of;
   for (std::size_t b = 0; b < s.layers.size(); ++b) block_of[s.layers[b]] = int(b);
 
@@ -186,12 +190,13 @@ io::gguf_writer gguf_file(const Model& model, const gguf_vocab& vocab, const ggu
   };
   for (std::size_t b = 0; b < s.layers.size(); ++b) {
     const std::string blk = "blk." + std::to_string(b) + ".";
-    if (attention_placeholder[b]) {
+    const auto& l = c.layers[std::size_t(s.layers[b])];
+    if (!l.has_attention && s.heads[b] > 0) {
       constant(blk + "attn_norm.weight", {D}, 1);
       for (const char* t : {"attn_q.weight", "attn_k.weight", "attn_v.weight"}) constant(blk + t, {D, hd}, 0);
       constant(blk + "attn_output.weight", {hd, D}, 0);
     }
-    if (ffn_placeholder[b]) {
+    if (!l.has_mlp) {
       constant(blk + "ffn_norm.weight", {D}, 1);
       constant(blk + "ffn_gate.weight", {D, 1}, 0);
       constant(blk + "ffn_up.weight", {D, 1}, 0);
