@@ -6,10 +6,10 @@
 // prefix.json {"dims": [...]}.
 import {createRequire} from "node:module";
 import {readFileSync, writeFileSync} from "node:fs";
-import {join} from "node:path";
+import {resolve} from "node:path";
 
 const [runtimes, requestPath] = process.argv.slice(2);
-const ort = createRequire(join(runtimes, "package.json"))("onnxruntime-node");
+const ort = createRequire(resolve(runtimes, "package.json"))("onnxruntime-node");
 const request = JSON.parse(readFileSync(requestPath, "utf8"));
 
 const session = await ort.InferenceSession.create(request.model, {executionProviders: ["cpu"], intraOpNumThreads: 1});

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
@@ -108,45 +109,52 @@ struct gguf_run {
   double max_abs, max_kl;  // tolerances
 };
 
-// Writes each variant of `model`, runs them all in llama.cpp on `text`, checks ids and distributions.
-// Without probabilities only the token ids are compared (the file is loaded vocabulary-only).
-template <class Model>
-void check_in_llama_cpp(const Model& model, const fs::path& tokenizer_dir, const std::string& text, const std::vector<gguf_run>& runs,
-                        const std::string& expect_arch, bool probabilities = true) {
-  const auto& rt = vtrans_test::export_runtimes();
-  if (!rt.ready) {
-    MESSAGE("skipped: " << rt.skip_reason);
-    return;
+// Files for llama.cpp and what to check once it has run them all (one node process per test:
+// starting llama.cpp costs more than running these models).
+class llama_cpp_session {
+ public:
+  // Writes each variant of `model`; after run(), checks that llama.cpp tokenizes `text` to
+  // vtrans's ids and, with probabilities, gives vtrans's next-token distribution after every
+  // position. Without probabilities the files are loaded vocabulary-only.
+  template <class Model>
+  void add(const Model& model, const fs::path& tokenizer_dir, const std::string& text, const std::vector<gguf_run>& runs,
+           const std::string& expect_arch, bool probabilities = true) {
+    const auto ids = text::load_tokenizer(tokenizer_dir)->encode(text);
+    const auto vocab = exports::read_gguf_vocab(tokenizer_dir, model.config().vocab_size);
+    for (const auto& r : runs) {
+      const fs::path path = dir_.path() / (r.name + ".gguf");
+      CHECK(exports::write_gguf(model, vocab, r.options, path.string()).arch == expect_arch);
+      models_.push_back({{"path", path.string()}, {"out", (dir_.path() / r.name).string()}, {"text", text},
+                         {"vocab", model.config().vocab_size}, {"probabilities", probabilities}});
+    }
+    checks_.push_back([this, &model, ids, runs, probabilities] {
+      const auto want = probabilities ? vtrans_probabilities(model, ids) : std::vector<double>();
+      for (const auto& r : runs) {
+        INFO(r.name);
+        const auto got_ids = nlohmann::json::parse(vtrans_test::read_text_file(dir_.path() / (r.name + ".json"))).at("ids");
+        CHECK(got_ids.get<std::vector<text::token_id>>() == ids);
+        if (!probabilities) continue;
+        const auto g = compare(want, vtrans_test::read_f32_file(dir_.path() / (r.name + ".f32")), std::size_t(model.config().vocab_size));
+        MESSAGE(r.name << ": " << ids.size() << " positions, max |dp| " << g.max_abs << ", max KL " << g.max_kl << ", top-1 agreement "
+                       << g.top1);
+        CHECK(g.max_abs <= r.max_abs);
+        CHECK(g.max_kl <= r.max_kl);
+      }
+    });
   }
-  const auto tok = text::load_tokenizer(tokenizer_dir);
-  const auto ids = tok->encode(text);
-  const auto vocab = exports::read_gguf_vocab(tokenizer_dir, model.config().vocab_size);
-  vtrans_test::temp_dir dir;
-  nlohmann::json request{
-      {"text", text}, {"vocab", model.config().vocab_size}, {"probabilities", probabilities}, {"models", nlohmann::json::array()}};
-  for (const auto& r : runs) {
-    const fs::path path = dir.path() / (r.name + ".gguf");
-    const auto summary = exports::write_gguf(model, vocab, r.options, path.string());
-    CHECK(summary.arch == expect_arch);
-    request["models"].push_back({{"path", path.string()}, {"out", (dir.path() / r.name).string()}});
-  }
-  const auto request_path = dir.write("request.json", request.dump());
-  std::string log;
-  REQUIRE_MESSAGE(vtrans_test::run_node("llama_cpp_eval.mjs", {rt.dir.string(), request_path.string()}, &log) == 0, log);
 
-  const auto want = probabilities ? vtrans_probabilities(model, ids) : std::vector<double>();
-  for (const auto& r : runs) {
-    INFO(r.name);
-    const auto got_ids = nlohmann::json::parse(vtrans_test::read_text_file(dir.path() / (r.name + ".json"))).at("ids");
-    CHECK(got_ids.get<std::vector<text::token_id>>() == ids);
-    if (!probabilities) continue;
-    const auto g = compare(want, vtrans_test::read_f32_file(dir.path() / (r.name + ".f32")), std::size_t(model.config().vocab_size));
-    MESSAGE(r.name << ": " << ids.size() << " positions, max |dp| " << g.max_abs << ", max KL " << g.max_kl << ", top-1 agreement "
-                   << g.top1);
-    CHECK(g.max_abs <= r.max_abs);
-    CHECK(g.max_kl <= r.max_kl);
+  void run(const vtrans_test::runtimes& rt) {
+    const auto request = dir_.write("request.json", nlohmann::json{{"models", models_}}.dump());
+    std::string log;
+    REQUIRE_MESSAGE(vtrans_test::run_node("llama_cpp_eval.mjs", {rt.dir.string(), request.string()}, &log) == 0, log);
+    for (const auto& check : checks_) check();
   }
-}
+
+ private:
+  vtrans_test::temp_dir dir_;
+  nlohmann::json models_ = nlohmann::json::array();
+  std::vector<std::function<void()>> checks_;
+};
 
 std::vector<gguf_run> every_type(const std::string& prefix) {
   using io::ggml_type;
@@ -178,8 +186,10 @@ TEST_CASE("llama.cpp runs a LLaMA teacher and its pruned, heterogeneous copy as 
   CHECK_FALSE(layers[2].has_attention);
 
   const std::string text = brown_passage(rt.brown_dir, 2);
-  check_in_llama_cpp(teacher, spm, text, every_type("teacher"), "llama");
-  check_in_llama_cpp(pruned, spm, text, every_type("pruned"), "deci");
+  llama_cpp_session session;
+  session.add(teacher, spm, text, every_type("teacher"), "llama");
+  session.add(pruned, spm, text, every_type("pruned"), "deci");
+  session.run(rt);
 }
 
 TEST_CASE("llama.cpp tokenizes as vtrans: byte-level BPE in a LLaMA, WordPiece in a uniform GPT-2") {
@@ -188,18 +198,17 @@ TEST_CASE("llama.cpp tokenizes as vtrans: byte-level BPE in a LLaMA, WordPiece i
     MESSAGE("skipped: " << rt.skip_reason);
     return;
   }
-  const std::string text = brown_passage(rt.brown_dir, 4);
   using io::ggml_type;
-  {
-    const nn::transformer<nn::llama, masks::none, cpu, float> bpe_llama(llama_config(50257, 1), nn::head_kind::causal_lm, 3);
-    check_in_llama_cpp(bpe_llama, text_data / "gpt2", text, {{"bpe", {ggml_type::f32, false, "bpe"}, 0, 0}}, "llama", false);
-  }
+  llama_cpp_session session;
+  const nn::transformer<nn::llama, masks::none, cpu, float> bpe_llama(llama_config(50257, 1), nn::head_kind::causal_lm, 3);
+  session.add(bpe_llama, text_data / "gpt2", brown_passage(rt.brown_dir, 4), {{"bpe", {ggml_type::f32, false, "bpe"}, 0, 0}}, "llama", false);
   const nlohmann::json j{{"model_type", "gpt2"}, {"architectures", {"GPT2LMHeadModel"}}, {"vocab_size", 4141}, {"n_embd", 32},
                          {"n_layer", 2}, {"n_head", 4}, {"n_inner", 64}, {"n_positions", 128}, {"initializer_range", 0.15}};
   const nn::transformer<nn::gpt2, masks::none, cpu, float> gpt2(io::parse_config(j, "gpt2"), nn::head_kind::causal_lm, 5);
   // llama.cpp's GELU reads a table of half-precision values: its f32 file differs by ~1e-4 in probability
-  check_in_llama_cpp(gpt2, text_data / "wordpiece", brown_passage(rt.brown_dir, 2),
-                     {{"gpt2-f32", {ggml_type::f32, false, "gpt2"}, 1e-3, 1e-4}}, "gpt2");
+  session.add(gpt2, text_data / "wordpiece", brown_passage(rt.brown_dir, 2), {{"gpt2-f32", {ggml_type::f32, false, "gpt2"}, 1e-3, 1e-4}},
+              "gpt2");
+  session.run(rt);
 }
 
 TEST_CASE("GGUF refuses what llama.cpp cannot run, naming why") {
