@@ -73,6 +73,14 @@ inline const runtimes& export_runtimes() {
   return r;
 }
 
+// The runtimes, or null after saying why the test is skipped.
+inline const runtimes* runtimes_or_skip() {
+  const runtimes& r = export_runtimes();
+  if (r.ready) return &r;
+  MESSAGE("skipped: " << r.skip_reason);
+  return nullptr;
+}
+
 // `node script args...` from tests/export; returns the exit status, output in *output.
 inline int run_node(const std::string& script, const std::vector<std::string>& args, std::string* output) {
   std::string cmd = "node " + shell_quote(fs::path(VTRANS_SOURCE_DIR) / "tests" / "export" / script);

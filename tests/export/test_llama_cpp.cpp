@@ -170,11 +170,8 @@ std::vector<gguf_run> every_type(const std::string& prefix) {
 }  // namespace
 
 TEST_CASE("llama.cpp runs a LLaMA teacher and its pruned, heterogeneous copy as vtrans does") {
-  const auto& rt = vtrans_test::export_runtimes();
-  if (!rt.ready) {
-    MESSAGE("skipped: " << rt.skip_reason);
-    return;
-  }
+  const auto* rt = vtrans_test::runtimes_or_skip();
+  if (!rt) return;
   const fs::path spm = text_data / "sentencepiece";
   const nn::transformer<nn::llama, masks::none, cpu, float> teacher(llama_config(1000), nn::head_kind::causal_lm, 7);
   const auto pruned = pruned_llama(teacher);
@@ -185,30 +182,33 @@ TEST_CASE("llama.cpp runs a LLaMA teacher and its pruned, heterogeneous copy as 
   CHECK_FALSE(layers[1].has_mlp);
   CHECK_FALSE(layers[2].has_attention);
 
-  const std::string text = brown_passage(rt.brown_dir, 2);
+  // pruned alike in every layer (only the hidden size, 64 -> 40, head size 8 kept): still `llama`
+  vtrans_test::prune_plan narrow;
+  narrow.hidden = 40;
+  const auto uniform = vtrans_test::pruned_copy(teacher, narrow);
+
+  const std::string text = brown_passage(rt->brown_dir, 2);
   llama_cpp_session session;
   session.add(teacher, spm, text, every_type("teacher"), "llama");
   session.add(pruned, spm, text, every_type("pruned"), "deci");
-  session.run(rt);
+  session.add(uniform, spm, text, {every_type("narrow").front()}, "llama");
+  session.run(*rt);
 }
 
 TEST_CASE("llama.cpp tokenizes as vtrans: byte-level BPE in a LLaMA, WordPiece in a uniform GPT-2") {
-  const auto& rt = vtrans_test::export_runtimes();
-  if (!rt.ready) {
-    MESSAGE("skipped: " << rt.skip_reason);
-    return;
-  }
+  const auto* rt = vtrans_test::runtimes_or_skip();
+  if (!rt) return;
   using io::ggml_type;
   llama_cpp_session session;
   const nn::transformer<nn::llama, masks::none, cpu, float> bpe_llama(llama_config(50257, 1), nn::head_kind::causal_lm, 3);
-  session.add(bpe_llama, text_data / "gpt2", brown_passage(rt.brown_dir, 4), {{"bpe", {ggml_type::f32, false, "bpe"}, 0, 0}}, "llama", false);
+  session.add(bpe_llama, text_data / "gpt2", brown_passage(rt->brown_dir, 4), {{"bpe", {ggml_type::f32, false, "bpe"}, 0, 0}}, "llama", false);
   const nlohmann::json j{{"model_type", "gpt2"}, {"architectures", {"GPT2LMHeadModel"}}, {"vocab_size", 4141}, {"n_embd", 32},
                          {"n_layer", 2}, {"n_head", 4}, {"n_inner", 64}, {"n_positions", 128}, {"initializer_range", 0.15}};
   const nn::transformer<nn::gpt2, masks::none, cpu, float> gpt2(io::parse_config(j, "gpt2"), nn::head_kind::causal_lm, 5);
   // llama.cpp's GELU reads a table of half-precision values: its f32 file differs by ~1e-4 in probability
-  session.add(gpt2, text_data / "wordpiece", brown_passage(rt.brown_dir, 2), {{"gpt2-f32", {ggml_type::f32, false, "gpt2"}, 1e-3, 1e-4}},
+  session.add(gpt2, text_data / "wordpiece", brown_passage(rt->brown_dir, 2), {{"gpt2-f32", {ggml_type::f32, false, "gpt2"}, 1e-3, 1e-4}},
               "gpt2");
-  session.run(rt);
+  session.run(*rt);
 }
 
 TEST_CASE("GGUF refuses what llama.cpp cannot run, naming why") {
