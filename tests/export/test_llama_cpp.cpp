@@ -187,11 +187,22 @@ TEST_CASE("llama.cpp runs a LLaMA teacher and its pruned, heterogeneous copy as 
   narrow.hidden = 40;
   const auto uniform = vtrans_test::pruned_copy(teacher, narrow);
 
+  // the other shapes deci needs help with: no attention in the first layer, a layer removed whole
+  vtrans_test::prune_plan holes;
+  holes.attention = {false, true, true, false};
+  holes.mlp = {true, true, true, false};
+  const auto holey = vtrans_test::pruned_copy(teacher, holes);
+  exports::gguf_summary plan = exports::plan_gguf(holey.config(), holey.head());
+  CHECK(plan.layers == std::vector<vtrans::index>{0, 1, 2});  // layer 3 computes the identity: left out
+  CHECK(plan.heads == std::vector<std::uint32_t>{1, 8, 8});     // one zero key/value head in block 0
+  CHECK(plan.placeholder_attention == 1);
+
   const std::string text = brown_passage(rt->brown_dir, 2);
   llama_cpp_session session;
   session.add(teacher, spm, text, every_type("teacher"), "llama");
   session.add(pruned, spm, text, every_type("pruned"), "deci");
   session.add(uniform, spm, text, {every_type("narrow").front()}, "llama");
+  session.add(holey, spm, text, {every_type("holes").front()}, "deci");
   session.run(*rt);
 }
 
