@@ -276,7 +276,7 @@ inline void parse_layers(const config_reader& r, model_config& c) {
         if (k == "num_attention_heads" || (c.family == family::gpt2 && k == "n_head")) {
           heads = positive(0);
         } else if (k == "num_key_value_heads" && gqa) {
-          kv = positive(1);
+          kv = positive(0);  // 0 only with "skip": ["attention"] (checked below), as to_json writes it
         } else if (k == "intermediate_size" || (c.family == family::gpt2 && k == "n_inner")) {
           inter = positive(0);
         } else if (k == "skip") {
