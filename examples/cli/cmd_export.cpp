@@ -57,7 +57,7 @@ void export_gguf(const Model& model, const export_args& a) {
   std::vector<std::string> types;
   for (const auto& [t, n] : s.tensor_types) types.push_back(t + " " + std::to_string(n));
   std::cout << "wrote " << a.out << " (" << size_text(fs::file_size(a.out)) << "): llama.cpp architecture " << s.arch << ", " << s.layers.size()
-            << " blocks\n"
+            << (s.layers.size() == 1 ? " block" : " blocks") << "\n"
             << "  layers      " << joined(s.layers) << "\n"
             << "  heads       " << joined(s.heads) << "\n"
             << "  kv heads    " << joined(s.kv_heads) << "\n"

@@ -1,7 +1,8 @@
 #pragma once
 // A causal LM as a GGUF file llama.cpp loads and runs, pruned or not.
 //
-// Layers of one size throughout are written as the family's own architecture (`llama`, `gpt2`).
+// Layers of one size throughout are written as the family's own architecture (`llama`, `gpt2`);
+// layers with neither attention nor FFN compute the identity and are left out first.
 // Layers that differ are written as `deci`, llama.cpp's LLaMA graph with per-layer arrays for
 // attention.head_count, attention.head_count_kv and feed_forward_length, a head count of 0 for a
 // layer without attention, and the head size (attention.key_length) kept apart from the hidden
@@ -12,7 +13,6 @@
 //     exactly 0);
 //   * no attention in the first written layer: llama.cpp takes the head size from layer 0's head
 //     count, so that layer gets one key/value head with zero weights (its output is exactly 0).
-// Layers with neither attention nor FFN compute the identity and are left out.
 //
 // Weight matrices are written as --dtype (f32, f16, bf16) or Q8_0 where their rows are a multiple
 // of 32 values; norms and biases stay f32, as llama.cpp's own converter keeps them.
@@ -88,9 +88,15 @@ inline gguf_summary plan_gguf(const io::model_config& c, nn::head_kind head) {
   gguf_summary s;
   detail::check_activation(*layout, c, s);
 
-  const auto& first = c.layers.front();
+  // layers with neither attention nor FFN compute the identity and are not written; the others
+  // decide between the family's architecture and the per-layer one
+  std::vector<io::layer_sizes> kept;
+  for (const auto& l : c.layers)
+    if (l.has_attention || l.has_mlp) kept.push_back(l);
+  if (kept.empty()) throw std::invalid_argument("GGUF: every layer of the model is removed");
+  const auto& first = kept.front();
   bool uniform = true;
-  for (const auto& l : c.layers) uniform = uniform && l.has_attention && l.has_mlp && l == first;
+  for (const auto& l : kept) uniform = uniform && l.has_attention && l.has_mlp && l == first;
   if (uniform && layout->family == io::family::gpt2 && first.heads * c.head_dim != c.hidden_size)
     throw std::invalid_argument("GGUF: llama.cpp's GPT-2 graph needs heads x head size = hidden size (" + std::to_string(first.heads) + " x " +
                                 std::to_string(c.head_dim) + " != " + std::to_string(c.hidden_size) + ")");
@@ -117,7 +123,6 @@ inline gguf_summary plan_gguf(const io::model_config& c, nn::head_kind head) {
     s.placeholder_attention += fake_attention;
     s.placeholder_ffn += !l.has_mlp;
   }
-  if (s.layers.empty()) throw std::invalid_argument("GGUF: every layer of the model is removed");
   return s;
 }
 
