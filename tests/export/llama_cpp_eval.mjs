@@ -1,6 +1,6 @@
 // Runs GGUF files in llama.cpp (node-llama-cpp, CPU) for the export tests:
 //   node llama_cpp_eval.mjs RUNTIMES REQUEST.json
-// REQUEST: {"models": [{"path": "a.gguf", "out": "prefix", "text": "...", "vocab": n, "probabilities": true|false}]}
+// REQUEST: {"jobs": [{"path": "a.gguf", "out": "prefix", "text": "...", "vocab": n, "probabilities": true|false}]}
 // For each model, writes prefix.json {"ids": llama.cpp's tokens of text, with the special tokens
 // the file says to add} and, unless probabilities is false, prefix.f32: the next-token
 // probabilities after every one of those tokens, tokens x vocab little-endian float32.
@@ -15,7 +15,7 @@ const {getLlama, LlamaLogLevel} = await import(pathToFileURL(require.resolve("no
 const request = JSON.parse(readFileSync(requestPath, "utf8"));
 
 const llama = await getLlama({gpu: false, build: "never", progressLogs: false, logLevel: LlamaLogLevel.error});
-for (const m of request.models) {
+for (const m of request.jobs) {
   const model = await llama.loadModel({modelPath: m.path, gpuLayers: 0, vocabOnly: m.probabilities === false});
   const ids = model.tokenize(m.text, false);
   if (model.tokens.shouldPrependBosToken) ids.unshift(model.tokens.bos);

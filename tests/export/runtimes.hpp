@@ -13,7 +13,10 @@
 #include <string>
 #include <cstring>
 #include <iterator>
+#include <functional>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
@@ -87,6 +90,29 @@ inline int run_node(const std::string& script, const std::vector<std::string>& a
   for (const auto& a : args) cmd += " " + shell_quote(a);
   return run_command(cmd, output);
 }
+
+// Jobs for one run of a node script over a request {"jobs": [...]}, and the checks to make once it
+// has run them all: one process per test case, since starting a runtime costs more than running
+// these small models. Files go to dir(), which is removed afterwards.
+class node_session {
+ public:
+  explicit node_session(std::string script) : script_(std::move(script)) {}
+  const fs::path& dir() const { return dir_.path(); }
+  void add_job(nlohmann::json job) { jobs_.push_back(std::move(job)); }
+  void add_check(std::function<void()> check) { checks_.push_back(std::move(check)); }
+  void run(const runtimes& rt) {
+    const auto request = dir_.write("request.json", nlohmann::json{{"jobs", jobs_}}.dump());
+    std::string log;
+    REQUIRE_MESSAGE(run_node(script_, {rt.dir.string(), request.string()}, &log) == 0, log);
+    for (const auto& check : checks_) check();
+  }
+
+ private:
+  std::string script_;
+  temp_dir dir_;
+  nlohmann::json jobs_ = nlohmann::json::array();
+  std::vector<std::function<void()>> checks_;
+};
 
 inline std::vector<float> read_f32_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

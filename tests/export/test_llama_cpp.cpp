@@ -109,32 +109,32 @@ struct gguf_run {
   double max_abs, max_kl;  // tolerances
 };
 
-// Files for llama.cpp and what to check once it has run them all (one node process per test:
-// starting llama.cpp costs more than running these models).
+// GGUF files for llama.cpp (llama_cpp_eval.mjs), checked once it has run them all.
 class llama_cpp_session {
  public:
-  // Writes each variant of `model`; after run(), checks that llama.cpp tokenizes `text` to
-  // vtrans's ids and, with probabilities, gives vtrans's next-token distribution after every
-  // position. Without probabilities the files are loaded vocabulary-only.
+  // Writes each variant of `model` (which must outlive run()); after run(), checks that llama.cpp
+  // tokenizes `text` to vtrans's ids and, with probabilities, gives vtrans's next-token
+  // distribution after every position. Without probabilities the files are loaded vocabulary-only.
   template <class Model>
   void add(const Model& model, const fs::path& tokenizer_dir, const std::string& text, const std::vector<gguf_run>& runs,
            const std::string& expect_arch, bool probabilities = true) {
     const auto ids = text::load_tokenizer(tokenizer_dir)->encode(text);
     const auto vocab = exports::read_gguf_vocab(tokenizer_dir, model.config().vocab_size);
+    const fs::path dir = node_.dir();
     for (const auto& r : runs) {
-      const fs::path path = dir_.path() / (r.name + ".gguf");
+      const fs::path path = dir / (r.name + ".gguf");
       CHECK(exports::write_gguf(model, vocab, r.options, path.string()).arch == expect_arch);
-      models_.push_back({{"path", path.string()}, {"out", (dir_.path() / r.name).string()}, {"text", text},
-                         {"vocab", model.config().vocab_size}, {"probabilities", probabilities}});
+      node_.add_job({{"path", path.string()}, {"out", (dir / r.name).string()}, {"text", text}, {"vocab", model.config().vocab_size},
+                     {"probabilities", probabilities}});
     }
-    checks_.push_back([this, &model, ids, runs, probabilities] {
+    node_.add_check([dir, &model, ids, runs, probabilities] {
       const auto want = probabilities ? vtrans_probabilities(model, ids) : std::vector<double>();
       for (const auto& r : runs) {
         INFO(r.name);
-        const auto got_ids = nlohmann::json::parse(vtrans_test::read_text_file(dir_.path() / (r.name + ".json"))).at("ids");
+        const auto got_ids = nlohmann::json::parse(vtrans_test::read_text_file(dir / (r.name + ".json"))).at("ids");
         CHECK(got_ids.get<std::vector<text::token_id>>() == ids);
         if (!probabilities) continue;
-        const auto g = compare(want, vtrans_test::read_f32_file(dir_.path() / (r.name + ".f32")), std::size_t(model.config().vocab_size));
+        const auto g = compare(want, vtrans_test::read_f32_file(dir / (r.name + ".f32")), std::size_t(model.config().vocab_size));
         MESSAGE(r.name << ": " << ids.size() << " positions, max |dp| " << g.max_abs << ", max KL " << g.max_kl << ", top-1 agreement "
                        << g.top1);
         CHECK(g.max_abs <= r.max_abs);
@@ -142,18 +142,10 @@ class llama_cpp_session {
       }
     });
   }
-
-  void run(const vtrans_test::runtimes& rt) {
-    const auto request = dir_.write("request.json", nlohmann::json{{"models", models_}}.dump());
-    std::string log;
-    REQUIRE_MESSAGE(vtrans_test::run_node("llama_cpp_eval.mjs", {rt.dir.string(), request.string()}, &log) == 0, log);
-    for (const auto& check : checks_) check();
-  }
+  void run(const vtrans_test::runtimes& rt) { node_.run(rt); }
 
  private:
-  vtrans_test::temp_dir dir_;
-  nlohmann::json models_ = nlohmann::json::array();
-  std::vector<std::function<void()>> checks_;
+  vtrans_test::node_session node_{"llama_cpp_eval.mjs"};
 };
 
 std::vector<gguf_run> every_type(const std::string& prefix) {

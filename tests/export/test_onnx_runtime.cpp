@@ -52,8 +52,7 @@ nlohmann::json ids_json(const std::vector<std::int32_t>& v, const nn::batch_inpu
   return {{"dims", {in.batch, in.seq}}, {"data", v}};
 }
 
-// Models exported for ONNX Runtime, and what to check once it has run them all (one node process
-// per test case).
+// Models exported for ONNX Runtime (onnx_run.mjs), checked once it has run them all.
 class onnx_session {
  public:
   // Exports `model` (which must outlive run()); after run(), compares its outputs on each batch
@@ -61,48 +60,40 @@ class onnx_session {
   template <class Model>
   void add(const Model& model, const std::vector<nn::batch_input>& batches, io::onnx::element matrices, double tolerance,
            const std::string& output = "logits") {
-    const std::string name = "model" + std::to_string(jobs_.size());
-    const fs::path path = dir_.path() / (name + ".onnx");
-    exports::write_onnx(model, {matrices}, path.string());
+    const fs::path prefix = node_.dir() / ("model" + std::to_string(models_++));
+    exports::write_onnx(model, {matrices}, prefix.string() + ".onnx");
     nlohmann::json runs = nlohmann::json::array();
     for (std::size_t i = 0; i < batches.size(); ++i) {
       const auto& in = batches[i];
       nlohmann::json inputs{{"input_ids", ids_json(in.ids, in)}, {"attention_mask", ids_json(in.attention_mask, in)}};
       if (!in.token_type_ids.empty()) inputs["token_type_ids"] = ids_json(in.token_type_ids, in);
-      runs.push_back({{"inputs", inputs}, {"out", (dir_.path() / (name + "-" + std::to_string(i))).string()}});
+      runs.push_back({{"inputs", inputs}, {"out", prefix.string() + "-" + std::to_string(i)}});
     }
-    jobs_.push_back({{"model", path.string()}, {"output", output}, {"runs", runs}});
-    checks_.push_back([this, &model, batches, tolerance, name] {
+    node_.add_job({{"model", prefix.string() + ".onnx"}, {"output", output}, {"runs", runs}});
+    node_.add_check([prefix, &model, batches, tolerance] {
       autodiff::no_record guard;
       for (std::size_t i = 0; i < batches.size(); ++i) {
         const auto out = model.forward(batches[i]).logits;
         const auto want = out.value().to_host();
-        const fs::path prefix = dir_.path() / (name + "-" + std::to_string(i));
-        const auto got = vtrans_test::read_f32_file(prefix.string() + ".f32");
-        const auto dims = nlohmann::json::parse(vtrans_test::read_text_file(prefix.string() + ".json")).at("dims");
+        const std::string run = prefix.string() + "-" + std::to_string(i);
+        const auto got = vtrans_test::read_f32_file(run + ".f32");
+        const auto dims = nlohmann::json::parse(vtrans_test::read_text_file(run + ".json")).at("dims");
         std::vector<std::int64_t> want_dims;
         for (int d = 0; d < out.shape().rank(); ++d) want_dims.push_back(out.shape()[d]);
         CHECK(dims.get<std::vector<std::int64_t>>() == want_dims);
         REQUIRE(got.size() == want.size());
         double worst = 0;
         for (std::size_t j = 0; j < want.size(); ++j) worst = std::max(worst, std::abs(double(want[j]) - got[j]));
-        MESSAGE(name << ", batch " << batches[i].batch << " x " << batches[i].seq << ": max |difference| " << worst);
+        MESSAGE(prefix.filename().string() << ", batch " << batches[i].batch << " x " << batches[i].seq << ": max |difference| " << worst);
         CHECK(worst <= tolerance);
       }
     });
   }
-
-  void run(const vtrans_test::runtimes& rt) {
-    const auto request = dir_.write("request.json", nlohmann::json{{"jobs", jobs_}}.dump());
-    std::string log;
-    REQUIRE_MESSAGE(vtrans_test::run_node("onnx_run.mjs", {rt.dir.string(), request.string()}, &log) == 0, log);
-    for (const auto& check : checks_) check();
-  }
+  void run(const vtrans_test::runtimes& rt) { node_.run(rt); }
 
  private:
-  vtrans_test::temp_dir dir_;
-  nlohmann::json jobs_ = nlohmann::json::array();
-  std::vector<std::function<void()>> checks_;
+  vtrans_test::node_session node_{"onnx_run.mjs"};
+  int models_ = 0;
 };
 
 }  // namespace
