@@ -305,7 +305,7 @@ inline void parse_layers(const config_reader& r, model_config& c) {
         if (spelled(key, k.num_heads, "num_attention_heads")) {
           heads = positive(0);
         } else if (gqa && spelled(key, k.num_kv_heads, "num_key_value_heads")) {
-          kv = positive(1);
+          kv = positive(0);  // 0 only with "skip": ["attention"] (checked below), as to_json writes it
         } else if (spelled(key, k.intermediate_size, "intermediate_size")) {
           inter = positive(0);
         } else if (key == "skip") {

@@ -283,6 +283,20 @@ class byte_bpe {
   }
   std::size_t vocab_size() const { return tokens_.size(); }
   std::size_t merge_count() const { return ranks_.size(); }
+  // The merges in rank order (what merges.txt lists), e.g. for writing the vocabulary elsewhere.
+  std::vector<merge> merges() const {
+    std::vector<std::pair<int, merge>> ranked;
+    ranked.reserve(ranks_.size());
+    for (const auto& [key, rank] : ranks_) {
+      const std::size_t cut = key.find('\xFF');
+      ranked.push_back({rank, {key.substr(0, cut), key.substr(cut + 1)}});
+    }
+    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<merge> out;
+    out.reserve(ranked.size());
+    for (auto& r : ranked) out.push_back(std::move(r.second));
+    return out;
+  }
   bool is_special(token_id id) const { return special_.count(id) != 0; }
   const std::vector<added_token>& added_tokens() const { return added_.tokens(); }
   token_id bos_id() const { return bos_; }  // -1 when absent
