@@ -296,14 +296,14 @@ void random(const checker& check) {
   compare<Ref, Dut, T>(check, "random_uniform, random_normal, dropout_mask", [&](auto t) {
     using B = typename decltype(t)::type;
     const std::vector<T> zeros(static_cast<std::size_t>(n));
-    dev<B, T> u(zeros), z(zeros), mk(zeros);
+    dev<B, T> u(zeros), z(zeros), z_odd(zeros), mk(zeros);
     B::random_uniform(n, 42, 17, u.p());
     B::random_normal(n, 42, 1u << 20, z.p());
+    B::random_normal(n, 42, 12345, z_odd.p());  // starts and ends halfway through Box-Muller pairs
     B::dropout_mask(n, 0.3, 7, 5, mk.p());
-    return outputs{widen(u.host()), widen(z.host()), widen(mk.host())};
+    return outputs{widen(u.host()), widen(z.host()), widen(z_odd.host()), widen(mk.host())};
   }, true);
 }
-
 
 // All of the above for one scalar type.
 template <class Ref, class Dut, class T>

@@ -646,13 +646,17 @@ struct cpu {
     // whole Box-Muller pairs k cover draws 2k and 2k+1; the first and last may lie half outside
     const std::uint64_t mixed = math::mix64(seed);
     const index first = index(offset / 2), last = index((offset + std::uint64_t(n) - 1) / 2);
+    const index blocks = (last - first + 4) / 4;  // four pairs at a time
 #pragma omp parallel for schedule(static) if (n > parallel_grain / 8)
-    for (index k = first; k <= last; ++k) {
-      float even = 0, odd = 0;
-      math::bulk_normal_pair(mixed, std::uint64_t(k), even, odd);
-      const index i = 2 * k - index(offset);
-      if (i >= 0) y[i] = static_cast<T>(even);
-      if (i + 1 < n) y[i + 1] = static_cast<T>(odd);
+    for (index b = 0; b < blocks; ++b) {
+      const index k0 = first + 4 * b;
+      float even[4], odd[4];
+      normal_pairs_x4(mixed, std::uint64_t(k0), even, odd);
+      for (index j = 0; j < 4 && k0 + j <= last; ++j) {
+        const index i = 2 * (k0 + j) - index(offset);
+        if (i >= 0) y[i] = static_cast<T>(even[j]);
+        if (i + 1 < n) y[i + 1] = static_cast<T>(odd[j]);
+      }
     }
   }
   // y = 1[u >= p] / (1 - p): the scaled keep mask of inverted dropout
@@ -787,6 +791,20 @@ struct cpu {
       std::memcpy(out + i, &v, bytes);
     }
   }
+  typedef std::uint32_t u32x4 __attribute__((vector_size(16)));
+  // math::bulk_normal_pair for pairs k0 .. k0 + 3, the polynomials 4 lanes at a time: the same
+  // operations per lane as the scalar code, so the same bits as every other backend.
+  static void normal_pairs_x4(std::uint64_t mixed, std::uint64_t k0, float* even, float* odd) {
+    f32x4 u1, u2;
+    for (int j = 0; j < 4; ++j) math::normal_uniforms(mixed, k0 + std::uint64_t(j), u1[j], u2[j]);
+    const f32x4 l = math::log_unit<f32x4, u32x4>(u1);
+    f32x4 r, c, s;
+    for (int j = 0; j < 4; ++j) r[j] = std::sqrt(-2.0f * l[j]);
+    math::cos_sin(6.28318531f * u2 - 3.14159265f, c, s);
+    const f32x4 e = r * c, o = r * s;
+    std::memcpy(even, &e, sizeof e);
+    std::memcpy(odd, &o, sizeof o);
+  }
   static void exp_inplace_f32(index n, float* x) { map_f32x4(n, x, x, [](f32x4 v) { return exp_f32x4(v); }); }
   static void gelu_f32(index n, const float* x, float* y) { map_f32x4(n, x, y, [](f32x4 v) { return gelu_f32x4(v); }); }
   static void gelu_backward_f32(index n, const float* x, const float* dy, float* dx) {
@@ -800,6 +818,9 @@ struct cpu {
     }
   }
 #else
+  static void normal_pairs_x4(std::uint64_t mixed, std::uint64_t k0, float* even, float* odd) {
+    for (int j = 0; j < 4; ++j) math::bulk_normal_pair(mixed, k0 + std::uint64_t(j), even[j], odd[j]);
+  }
   static void exp_inplace_f32(index n, float* x) { for (index i = 0; i < n; ++i) x[i] = std::exp(x[i]); }
   static void gelu_f32(index n, const float* x, float* y) {
     for (index i = 0; i < n; ++i) y[i] = math::apply(math::unary_op::gelu, x[i]);
