@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/random.hpp"
+#include "vtrans/tensor/half.hpp"
 #include "vtrans/tensor/kernel_args.hpp"
 #include "vtrans/tensor/math.hpp"
 
@@ -305,6 +306,25 @@ void random(const checker& check) {
   }, true);
 }
 
+// 16-bit storage widened to T: every bf16 and f16 bit pattern, exactly.
+template <class Ref, class Dut, class T>
+void widening(const checker& check) {
+  std::vector<vtrans::bf16> b(65536);
+  std::vector<vtrans::f16> h(65536);
+  for (std::size_t i = 0; i < b.size(); ++i) b[i].bits = h[i].bits = static_cast<std::uint16_t>(i);
+  compare<Ref, Dut, T>(check, "widen (bf16, f16)", [&](auto t) {
+    using B = typename decltype(t)::type;
+    dev<B, vtrans::bf16> bd(b);
+    dev<B, vtrans::f16> hd(h);
+    const std::vector<T> zeros(b.size());
+    dev<B, T> yb(zeros), yh(zeros);
+    B::widen(bd.n, bd.p(), yb.p());
+    B::widen(hd.n, hd.p(), yh.p());
+    return outputs{widen(yb.host()), widen(yh.host())};
+  }, true);
+}
+
+
 // All of the above for one scalar type.
 template <class Ref, class Dut, class T>
 void all(const checker& check) {
@@ -313,6 +333,7 @@ void all(const checker& check) {
   rows<Ref, Dut, T>(check);
   attention<Ref, Dut, T>(check);
   random<Ref, Dut, T>(check);
+  widening<Ref, Dut, T>(check);
 }
 
 }  // namespace vtrans::kernel_checks

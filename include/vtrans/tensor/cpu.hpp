@@ -20,6 +20,7 @@
 #include <omp.h>
 
 #include "vtrans/tensor/blas.hpp"
+#include "vtrans/tensor/half.hpp"
 #include "vtrans/tensor/kernel_args.hpp"
 #include "vtrans/tensor/math.hpp"
 #include "vtrans/tensor/xtensor.hpp"
@@ -256,6 +257,11 @@ struct cpu {
 #pragma omp parallel for schedule(static) if (n > parallel_grain)
       for (index i = 0; i < n; ++i) y[i] = alpha * x[i] + beta * y[i];
     }
+  }
+  // y = T(x) for a 16-bit storage type (half.hpp): frozen 16-bit weights widened for a product
+  template <class H, class T>
+  static void widen(index n, const H* x, T* y) {
+    parallel_ranges(n, parallel_grain, [=](index b, index e) { vtrans::widen(std::size_t(e - b), x + b, y + b); });
   }
   // y[r, :cols] = x[r, :cols] + beta * y[r, :cols], both with their own row strides.
   template <class T>

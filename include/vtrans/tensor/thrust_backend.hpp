@@ -27,6 +27,7 @@
 #include <thrust/iterator/counting_iterator.h>
 #include <thrust/transform_reduce.h>
 
+#include "vtrans/tensor/half.hpp"
 #include "vtrans/tensor/kernel_args.hpp"
 #include "vtrans/tensor/math.hpp"
 #include "vtrans/tensor/shape.hpp"
@@ -150,6 +151,11 @@ template <class T>
 struct axpby_f {
   T alpha; const T* x; T beta; T* y;
   VTRANS_HD void operator()(index i) const { y[i] = beta == T(0) ? alpha * x[i] : alpha * x[i] + beta * y[i]; }
+};
+template <class H, class T>
+struct widen_f {
+  const H* x; T* y;
+  VTRANS_HD void operator()(index i) const { y[i] = static_cast<T>(x[i].to_float()); }
 };
 template <class T>
 struct copy_2d_f {
@@ -489,6 +495,9 @@ struct thrust_backend {
   static void fill(index n, T value, T* y) { if (n > 0) thrust::fill_n(System::policy(), y, n, value); }
   template <class T>
   static void axpby(index n, T alpha, const T* x, T beta, T* y) { launch(n, thrust_kernels::axpby_f<T>{alpha, x, beta, y}); }
+  // y = T(x) for a 16-bit storage type (half.hpp)
+  template <class H, class T>
+  static void widen(index n, const H* x, T* y) { launch(n, thrust_kernels::widen_f<H, T>{x, y}); }
   template <class T>
   static void copy_2d(index rows, index cols, const T* x, index ldx, T* y, index ldy, T beta) {
     if (cols > 0) launch(rows * cols, thrust_kernels::copy_2d_f<T>{cols, x, ldx, y, ldy, beta});
