@@ -1,5 +1,6 @@
 #pragma once
 // Reverse-mode autodiff: vars, params, the tape and every differentiable op.
+#include "vtrans/autodiff/frozen.hpp"
 #include "vtrans/autodiff/ids.hpp"
 #include "vtrans/autodiff/ops_attention.hpp"
 #include "vtrans/autodiff/ops_dropout.hpp"

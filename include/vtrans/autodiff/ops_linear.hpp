@@ -1,6 +1,9 @@
 #pragma once
-// Matrix products: linear (Y = X W^T + b, W stored [out, in] like torch.nn.Linear), matmul and
-// batched matmul with optional transposes.
+// Matrix products: linear (Y = X W^T + b, W stored [out, in] like torch.nn.Linear; W a trained
+// param or a frozen 16-bit weight), matmul and batched matmul with optional transposes.
+#include <algorithm>
+
+#include "vtrans/autodiff/frozen.hpp"
 #include "vtrans/autodiff/ops_elementwise.hpp"
 #include "vtrans/autodiff/tape.hpp"
 
@@ -61,6 +64,54 @@ var<T, B> linear(const var<T, B>& x, const var<T, B>& weight, const var<T, B>& b
     if (need_dw && gw.requires_grad()) {
       T* dw = detail::grad_for_product(gw, rows, beta);
       B::gemm(true, false, out_features, in, rows, T(1), g.data(), out_features, x_value.value().data(), in, beta, dw, in);
+    }
+    detail::bias_backward(gb, g, rows, out_features);
+  });
+}
+
+namespace detail {
+// A frozen 16-bit weight is widened a panel of rows at a time, at most this many elements per
+// panel (16 MiB of float: the whole weight for BERT-base, a tenth of a LLaMA-7B FFN matrix), so
+// that only one panel's fp32 copy exists at a time. Fewer, larger panels keep the backward
+// product's inner dimension long; bench_linear16 measures the trade (--panel).
+inline index widen_panel_elements = index(1) << 22;
+
+// For each panel of rows [o0, o0 + n) of a 16-bit weight [out, in]: widen it into scratch and
+// call f(o0, n, widened panel).
+template <class T, class B, class H, class F>
+void for_each_widened_panel(const tensor<H, B>& w, F f) {
+  const index out = w.shape()[0], in = w.shape()[1];
+  const index panel = std::max<index>(1, std::min<index>(out, widen_panel_elements / std::max<index>(1, in)));
+  tensor<T, B> scratch(shape{panel, in});  // from the backend's allocator: the same block every call
+  for (index o0 = 0; o0 < out; o0 += panel) {
+    const index n = std::min(panel, out - o0);
+    B::widen(n * in, w.data() + o0 * in, scratch.data());
+    f(o0, n, static_cast<const T*>(scratch.data()));
+  }
+}
+}  // namespace detail
+
+// x [..., in] times a frozen 16-bit weight [out, in] (+ bias [out]) -> [..., out], computed in T.
+// The weight is widened panel by panel for the forward product and again for dx in the backward
+// pass; no gradient reaches it and no widened copy outlives the op.
+template <class T, class B, class H>
+var<T, B> linear(const var<T, B>& x, const frozen<H, B>& weight, const var<T, B>& bias = {}) {
+  const index in = x.shape().cols(), rows = x.shape().rows();
+  const index out_features = detail::check_linear(x, weight.shape(), bias);
+  tensor<T, B> y(x.shape().with_last(out_features));
+  const T beta = detail::start_from_bias(bias, rows, out_features, y.data());
+  const T* xv = x.value().data();
+  T* yv = y.data();
+  detail::for_each_widened_panel<T>(weight.value(), [&](index o0, index n, const T* w) {
+    B::gemm(false, true, rows, n, in, T(1), xv, in, w, in, beta, yv + o0, out_features);
+  });
+  return record(std::move(y), {&x, &bias}, [gx = x.grad_handle(), gb = bias.grad_handle(), weight, rows, in, out_features](const tensor<T, B>& g) {
+    if (gx.requires_grad()) {
+      T beta;
+      T* dx = detail::grad_for_product(gx, out_features, beta);
+      detail::for_each_widened_panel<T>(weight.value(), [&](index o0, index n, const T* w) {
+        B::gemm(false, false, rows, in, n, T(1), g.data() + o0, out_features, w, in, o0 == 0 ? beta : T(1), dx, in);
+      });
     }
     detail::bias_backward(gb, g, rows, out_features);
   });
