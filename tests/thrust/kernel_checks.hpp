@@ -306,6 +306,22 @@ void random(const checker& check) {
   }, true);
 }
 
+// The VIB mask's fused sample-times-x and its one-sweep backward (overwrite and accumulate).
+template <class Ref, class Dut, class T>
+void noisy_masks(const checker& check) {
+  const vtrans::index rows = 37, cols = 23;
+  const auto x = rnd<T>(rows * cols, 61), eps = rnd<T>(rows * cols, 62), dy = rnd<T>(rows * cols, 63), dx0 = rnd<T>(rows * cols, 64);
+  const auto mu = rnd<T>(cols, 65, 0.1, 1.0), sigma = rnd<T>(cols, 66, 0.1, 0.2), acc = rnd<T>(cols, 67);
+  compare<Ref, Dut, T>(check, "noisy_scale(_backward)", [&](auto t) {
+    using B = typename decltype(t)::type;
+    dev<B, T> xd(x), ed(eps), md(mu), sd(sigma), gd(dy), y(x), dx(dx0), dx2(dx0), dmu(acc), dsig(acc);
+    B::noisy_scale(rows, cols, xd.p(), ed.p(), md.p(), sd.p(), y.p());
+    B::noisy_scale_backward(rows, cols, xd.p(), ed.p(), md.p(), sd.p(), gd.p(), T(0), dx.p(), dmu.p(), dsig.p());
+    B::noisy_scale_backward(rows, cols, xd.p(), ed.p(), md.p(), sd.p(), gd.p(), T(1), dx2.p(), static_cast<T*>(nullptr), static_cast<T*>(nullptr));
+    return outputs{widen(y.host()), widen(dx.host()), widen(dx2.host()), widen(dmu.host()), widen(dsig.host())};
+  });
+}
+
 // 16-bit storage widened to T: every bf16 and f16 bit pattern, exactly.
 template <class Ref, class Dut, class T>
 void widening(const checker& check) {
@@ -333,6 +349,7 @@ void all(const checker& check) {
   rows<Ref, Dut, T>(check);
   attention<Ref, Dut, T>(check);
   random<Ref, Dut, T>(check);
+  noisy_masks<Ref, Dut, T>(check);
   widening<Ref, Dut, T>(check);
 }
 

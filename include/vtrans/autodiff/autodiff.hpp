@@ -8,6 +8,7 @@
 #include "vtrans/autodiff/ops_embedding.hpp"
 #include "vtrans/autodiff/ops_linear.hpp"
 #include "vtrans/autodiff/ops_loss.hpp"
+#include "vtrans/autodiff/ops_mask.hpp"
 #include "vtrans/autodiff/ops_norm.hpp"
 #include "vtrans/autodiff/ops_shape.hpp"
 #include "vtrans/autodiff/ops_softmax.hpp"

@@ -640,6 +640,63 @@ struct cpu {
       }
   }
 
+  // ---- noisy masks (VIB: a sample mu + eps * sigma per row, times x) ---------------------
+  // y[r, c] = x[r, c] * (eps[r, c] * sigma[c] + mu[c])
+  template <class T>
+  static void noisy_scale(index rows, index cols, const T* x, const T* eps, const T* mu, const T* sigma, T* y) {
+#pragma omp parallel for schedule(static) if (rows * cols > parallel_grain)
+    for (index r = 0; r < rows; ++r) {
+      const T* xr = x + r * cols; const T* er = eps + r * cols; T* yr = y + r * cols;
+#pragma omp simd
+      for (index c = 0; c < cols; ++c) yr[c] = xr[c] * (er[c] * sigma[c] + mu[c]);
+    }
+  }
+  // Its backward pass in one sweep: dx = dy * (eps * sigma + mu) + beta * dx (beta 0 overwrites),
+  // dmu[c] += sum_r dy * x, dsigma[c] += sum_r dy * x * eps; a null output is skipped.
+  template <class T>
+  static void noisy_scale_backward(index rows, index cols, const T* x, const T* eps, const T* mu, const T* sigma, const T* dy, T beta,
+                                   T* dx, T* dmu, T* dsigma) {
+    const bool sums = dmu || dsigma;
+    // per-thread partial sums, combined in thread order so results do not depend on timing
+    std::vector<std::vector<double>> parts(static_cast<std::size_t>(omp_get_max_threads()));
+#pragma omp parallel if (rows * cols > parallel_grain)
+    {
+      auto& part = parts[static_cast<std::size_t>(omp_get_thread_num())];
+      part.assign(sums ? 2 * static_cast<std::size_t>(cols) : 0, 0.0);
+      double* pm = part.data();
+      double* ps = pm + (sums ? cols : 0);
+#pragma omp for schedule(static)
+      for (index r = 0; r < rows; ++r) {
+        const T* xr = x + r * cols; const T* er = eps + r * cols; const T* gr = dy + r * cols;
+        if (dx) {
+          T* dr = dx + r * cols;
+          if (beta == T(0)) {
+#pragma omp simd
+            for (index c = 0; c < cols; ++c) dr[c] = gr[c] * (er[c] * sigma[c] + mu[c]);
+          } else {
+#pragma omp simd
+            for (index c = 0; c < cols; ++c) dr[c] += gr[c] * (er[c] * sigma[c] + mu[c]);
+          }
+        }
+        if (sums) {
+#pragma omp simd
+          for (index c = 0; c < cols; ++c) {
+            const T t = gr[c] * xr[c];
+            pm[c] += t;
+            ps[c] += t * er[c];
+          }
+        }
+      }
+    }
+    for (index c = 0; c < cols && sums; ++c) {
+      double sm = 0, ss = 0;
+      for (auto& part : parts)
+        if (!part.empty()) sm += part[std::size_t(c)], ss += part[std::size_t(cols + c)];
+      if (dmu) dmu[c] += static_cast<T>(sm);
+      if (dsigma) dsigma[c] += static_cast<T>(ss);
+    }
+  }
+
   // ---- random numbers (counter-based: same numbers on every backend) -------------------
   template <class T>
   static void random_uniform(index n, std::uint64_t seed, std::uint64_t offset, T* y) {
