@@ -127,7 +127,7 @@ static_assert(is_backend_v<timed_cpu>);
 struct child_options {
   std::string model, variant = "faster";
   vtrans::index batch = 8, seq = 128;
-  int steps = 3, warmup = 1;
+  int steps = 3, warmup = 2;
 };
 
 // A batch of random tokens (no padding) with random labels for sequence classification.
@@ -217,19 +217,31 @@ json run_child(const child_options& c) {
   r["peak_before_steps_mib"] = status_mib("VmHWM:");
   const bool reset = reset_peak();
   std::vector<double> times, gemm, attention;
+  long faults_before_last = 0;
+  auto& cache = cpu_detail::block_cache::instance();
+  const std::size_t segments0 = cache.stats().segments_allocated;
   const long faults0 = minor_faults();
   for (int s = 0; s < c.steps; ++s) {
     B::gemm_s = B::attention_s = 0;
     const double t0 = now();
+    faults_before_last = minor_faults();
     step(c.warmup + s);
     times.push_back(now() - t0);
     gemm.push_back(B::gemm_s);
     attention.push_back(B::attention_s);
+    if (std::getenv("VTRANS_BENCH_TRACE")) {
+      const auto st = cache.stats();
+      std::fprintf(stderr, "step %d: %.2f s, %ld minor faults so far, tensors %.0f MiB in use (peak %.0f), %.0f MiB reserved, %zu segments taken\n", s,
+                   times.back(), minor_faults() - faults0, double(st.in_use) / (1 << 20), double(st.peak_in_use) / (1 << 20),
+                   double(st.reserved) / (1 << 20), st.segments_allocated);
+    }
   }
   r["faults_per_step"] = double(minor_faults() - faults0) / std::max(1, c.steps);
-  const auto cache = cpu_detail::block_cache::instance().stats();
-  r["tensor_peak_mib"] = double(cache.peak_in_use) / (1 << 20);
-  r["tensor_reserved_mib"] = double(cache.reserved) / (1 << 20);
+  r["faults_last_step"] = double(minor_faults() - faults_before_last);  // the steady state, once reuse has settled
+  const auto st = cache.stats();
+  r["tensor_peak_mib"] = double(st.peak_in_use) / (1 << 20);
+  r["tensor_reserved_mib"] = double(st.reserved) / (1 << 20);
+  r["segments_per_step"] = double(st.segments_allocated - segments0) / std::max(1, c.steps);
   r["peak_steps_mib"] = reset ? status_mib("VmHWM:") : -1.0;
   r["peak_total_mib"] = std::max(r["peak_before_steps_mib"].get<double>(), status_mib("VmHWM:"));
   r["step_s"] = median(times);
@@ -306,20 +318,20 @@ void print_comparison(const bench_case& bc, const json& v, const json& t) {
   std::printf("\n== %s: %s, %s step, %ld x %ld ==\n", bc.name.c_str(), bc.checkpoint.c_str(), bc.variant.c_str(), long(bc.batch), long(bc.seq));
   if (v.contains("error")) std::printf("vtrans   failed: %s\n", v["error"].get<std::string>().c_str());
   else
-    std::printf("vtrans   %7.2f s/step (min %.2f, max %.2f); GEMM %.0f%%, attention %.0f%% of the step; %.0f minor faults/step;\n"
+    std::printf("vtrans   %7.2f s/step (min %.2f, max %.2f); GEMM %.0f%%, attention %.0f%% of the step; minor faults %.0f/step, %.0f in the last;\n"
                 "         peak RSS %.0f MiB during steps, %.0f MiB overall (tensors: peak %.0f MiB in use, %.0f MiB reserved); load %.1f s\n",
                 num(v, "step_s"), num(v, "step_min_s"), num(v, "step_max_s"), 100 * num(v, "gemm_s") / num(v, "step_s"),
-                100 * num(v, "attention_s") / num(v, "step_s"), num(v, "faults_per_step"), num(v, "peak_steps_mib"),
+                100 * num(v, "attention_s") / num(v, "step_s"), num(v, "faults_per_step"), num(v, "faults_last_step"), num(v, "peak_steps_mib"),
                 num(v, "peak_total_mib"), num(v, "tensor_peak_mib"), num(v, "tensor_reserved_mib"), num(v, "load_s"));
   if (t.is_null()) return;
   if (t.contains("error")) {
     std::printf("PyTorch  unavailable: %s\n", t["error"].get<std::string>().c_str());
     return;
   }
-  std::printf("PyTorch  %7.2f s/step (min %.2f, max %.2f); GEMM %.0f%%, attention matmuls %.0f%% of op time; %.0f minor faults/step;\n"
+  std::printf("PyTorch  %7.2f s/step (min %.2f, max %.2f); GEMM %.0f%%, attention matmuls %.0f%% of op time; minor faults %.0f/step, %.0f in the last;\n"
               "         peak RSS %.0f MiB during steps, %.0f MiB overall; load %.1f s   [torch %s, %s]\n",
               num(t, "step_s"), num(t, "step_min_s"), num(t, "step_max_s"), 100 * num(t, "gemm_share"), 100 * num(t, "bmm_share"),
-              num(t, "faults_per_step"), num(t, "peak_steps_mib"), num(t, "peak_total_mib"), num(t, "load_s"),
+              num(t, "faults_per_step"), num(t, "faults_last_step"), num(t, "peak_steps_mib"), num(t, "peak_total_mib"), num(t, "load_s"),
               t.value("torch", "?").c_str(), t.value("blas", "?").c_str());
   if (!v.contains("error"))
     std::printf("ratio    time %.2fx (PyTorch / vtrans, >1: vtrans faster); peak memory during steps %.2fx, overall %.2fx (vtrans / PyTorch)\n",
@@ -415,9 +427,9 @@ int main(int argc, char** argv) {
       else if (cfg.family == io::family::llama) r = run_child<nn::llama>(c);
       else return usage_error(c.model + ": the benchmark runs BERT and LLaMA checkpoints");
       r["threads"] = threads;
-      std::fprintf(stderr, "%s: %s step %ld x %ld: %.2f s/step, %.0f minor faults/step, load %.1f s, peak RSS %.0f MiB (steps %.0f MiB)\n",
+      std::fprintf(stderr, "%s: %s step %ld x %ld: %.2f s/step, %.0f minor faults in the last step, load %.1f s, peak RSS %.0f MiB (steps %.0f MiB)\n",
                    c.model.c_str(), c.variant.c_str(), long(c.batch), long(c.seq), r["step_s"].get<double>(),
-                   r["faults_per_step"].get<double>(), r["load_s"].get<double>(), r["peak_total_mib"].get<double>(),
+                   r["faults_last_step"].get<double>(), r["load_s"].get<double>(), r["peak_total_mib"].get<double>(),
                    r["peak_steps_mib"].get<double>());
       std::printf("%s\n", r.dump().c_str());
       return 0;

@@ -82,7 +82,7 @@ def main():
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--steps", type=int, default=3)
-    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cpu-clock", action="store_true", help="time steps with process CPU time instead of wall-clock")
     a = ap.parse_args()
@@ -246,9 +246,11 @@ def main():
     faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     times = []
     for _ in range(a.steps):
+        faults_before_last = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         t0 = clock()
         loss = step()
         times.append(clock() - t0)
+    faults_last = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before_last
     faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0) / a.steps
     peak_steps = status_mib("VmHWM:") if reset else -1.0
     peak_total = max(peak_before, status_mib("VmHWM:"))
@@ -266,7 +268,7 @@ def main():
         "torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas,
         "load_s": load_s, "rss_loaded_mib": rss_loaded, "peak_load_mib": peak_load,
         "step_s": statistics.median(times), "step_min_s": min(times), "step_max_s": max(times),
-        "faults_per_step": faults, "peak_steps_mib": peak_steps,
+        "faults_per_step": faults, "faults_last_step": faults_last, "peak_steps_mib": peak_steps,
         "peak_total_mib": peak_total,
         "gemm_share": gemm / total, "bmm_share": bmm / total, "loss": loss,
     }))
