@@ -37,6 +37,12 @@ TEST_CASE_TEMPLATE("cross-backend: attention (padding, causal, sliding windows, 
 TEST_CASE_TEMPLATE("cross-backend: random numbers follow the seeding contract exactly", T, float, double) {
   kc::random<vtrans::cpu, omp_backend, T>(doctest_check);
 }
+TEST_CASE_TEMPLATE("cross-backend: the VIB mask's fused sample-times-x", T, float, double) {
+  kc::noisy_masks<vtrans::cpu, omp_backend, T>(doctest_check);
+}
+TEST_CASE_TEMPLATE("cross-backend: widening of 16-bit storage", T, float, double) {
+  kc::widening<vtrans::cpu, omp_backend, T>(doctest_check);
+}
 TEST_CASE("cross-backend: the single-threaded system agrees too") {
   kc::all<vtrans::cpu, vtrans::thrust_backend<vtrans::thrust_cpp>, float>(doctest_check);
 }

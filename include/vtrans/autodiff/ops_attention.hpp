@@ -65,8 +65,8 @@ var<T, B> rope(const var<T, B>& x, const id_tensor<B>& positions, index heads, d
   require(d.rotary_dim % 2 == 0 && d.rotary_dim <= d.head_dim, "rope", "rotary dimension " + std::to_string(d.rotary_dim) + " must be even and at most the head size");
   tensor<T, B> y(s);
   B::rope(d, x.value().data(), positions.data(), false, T(0), y.data());
-  return record(std::move(y), {&x}, [x, positions, d](const tensor<T, B>& g) {
-    B::rope(d, g.data(), positions.data(), true, T(1), x.grad_buffer().data());  // R^T = R(-angle)
+  return record(std::move(y), {&x}, [gx = x.grad_handle(), positions, d](const tensor<T, B>& g) {
+    B::rope(d, g.data(), positions.data(), true, T(1), gx.buffer().data());  // R^T = R(-angle)
   });
 }
 

@@ -21,6 +21,7 @@
 #include <omp.h>
 
 #include "vtrans/tensor/blas.hpp"
+#include "vtrans/tensor/half.hpp"
 #include "vtrans/tensor/kernel_args.hpp"
 #include "vtrans/tensor/kernels/adamw.hpp"
 #include "vtrans/tensor/kernels/attention.hpp"
@@ -37,15 +38,32 @@ namespace vtrans {
 
 namespace cpu_detail {
 
-// A cache of large memory blocks for tensor storage. Every op allocates its outputs and every
-// backward pass its gradients; fresh large blocks come from mmap and cost a page fault (and a
-// kernel zero-fill) per 4 KiB page on first touch, which on a virtual machine can take longer
-// than the op itself. Freed large blocks are kept (up to VTRANS_CPU_CACHE_MB, default 2048 MiB;
-// 0 disables) and handed out again to requests of the same or slightly smaller size.
+// A caching allocator for tensor storage. Every op allocates its outputs and every backward
+// pass its gradients; fresh large blocks come from mmap and cost a page fault (and a kernel
+// zero-fill) per 4 KiB page on first touch, which on a virtual machine can take longer than the
+// op itself. So memory for blocks of 64 KiB and more is taken from the system in segments that
+// are kept: a request is served by the best-fitting free block (split when 64 KiB or more would
+// be left over), and a freed block merges with the free blocks next to it in its segment. A
+// training loop repeats the same requests every step, so after the first step it touches no new
+// page; and since free space of any size can serve any smaller request, what is reserved stays
+// close to the peak in use. Fully free segments go back to the system on release(), before the
+// system is asked for memory it cannot give, and while more than VTRANS_CPU_CACHE_MB MiB are
+// free (default: no limit).
 class block_cache {
  public:
-  static constexpr std::size_t alignment = 64;          // also the header holding the block size
+  static constexpr std::size_t alignment = 64;
   static constexpr std::size_t min_cached = 64 * 1024;  // smaller blocks: plain aligned new
+  static constexpr std::size_t page = 4096;             // block sizes are whole pages
+  static constexpr std::size_t segment_granularity = 2 * 1024 * 1024;
+  // Small requests share segments of this size, so that their free space can merge into blocks
+  // for larger ones (untouched pages of a segment cost no memory).
+  static constexpr std::size_t min_segment = 64 * 1024 * 1024;
+
+  struct statistics {
+    std::size_t in_use = 0, peak_in_use = 0;  // bytes of blocks handed out
+    std::size_t reserved = 0;                 // bytes of segments held (in use or free)
+    std::size_t segments_allocated = 0;       // segments ever taken from the system
+  };
 
   static block_cache& instance() {
     static block_cache* cache = new block_cache;  // never destroyed: tensors may outlive statics
@@ -54,69 +72,137 @@ class block_cache {
 
   void* allocate(std::size_t bytes) {
     if (bytes < min_cached) return ::operator new(bytes ? bytes : 1, std::align_val_t(alignment));
-    const std::size_t size = round_up(bytes);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      auto it = free_.lower_bound(size);
-      if (it != free_.end() && it->first <= size + size / 4) {  // best fit, at most 25% slack
-        void* block = it->second;
-        cached_ -= it->first;
-        free_.erase(it);
-        return static_cast<char*>(block) + alignment;
-      }
+    const std::size_t size = round_up(bytes, page);
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto fit = free_.lower_bound(size);  // best fit
+    if (fit == free_.end()) fit = add_segment(size);
+    const auto it = blocks_.find(fit->second);
+    free_.erase(fit);
+    block& b = it->second;
+    b.free = false;
+    free_bytes_ -= b.size;
+    if (b.size - size >= min_cached) {  // split: the rest stays free
+      add_free(it->first + size, b.size - size, b.segment);
+      b.size = size;
     }
-    void* block = nullptr;
-    try {
-      block = ::operator new(size + alignment, std::align_val_t(alignment));
-    } catch (const std::bad_alloc&) {
-      release();
-      block = ::operator new(size + alignment, std::align_val_t(alignment));
-    }
-    *static_cast<std::size_t*>(block) = size;
-    return static_cast<char*>(block) + alignment;
+    stats_.in_use += b.size;
+    stats_.peak_in_use = std::max(stats_.peak_in_use, stats_.in_use);
+    return it->first;
   }
 
   void deallocate(void* p, std::size_t bytes) noexcept {
     if (!p) return;
     if (bytes < min_cached) { ::operator delete(p, std::align_val_t(alignment)); return; }
-    void* block = static_cast<char*>(p) - alignment;
-    const std::size_t size = *static_cast<std::size_t*>(block);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (cached_ + size <= limit_) {
-        try {
-          free_.emplace(size, block);
-          cached_ += size;
-          return;
-        } catch (...) {  // no memory for the map node: give the block back instead
-        }
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = blocks_.find(static_cast<char*>(p));
+    if (it == blocks_.end() || it->second.free) std::abort();  // not ours, or freed twice: memory is corrupt
+    stats_.in_use -= it->second.size;
+    // merge with the free neighbours in the same segment
+    char* start = it->first;
+    std::size_t size = it->second.size;
+    char* const segment = it->second.segment;
+    const auto next = std::next(it);
+    if (next != blocks_.end() && next->second.free && next->second.segment == segment) {
+      size += next->second.size;
+      remove_free(next);
+    }
+    if (it != blocks_.begin()) {
+      const auto prev = std::prev(it);
+      if (prev->second.free && prev->second.segment == segment) {
+        start = prev->first;
+        size += prev->second.size;
+        remove_free(prev);
       }
     }
-    ::operator delete(block, std::align_val_t(alignment));
+    blocks_.erase(static_cast<char*>(p));
+    if (start == segment && size == segments_.at(segment) && free_bytes_ + size > limit_) {
+      release_segment(segment);  // wholly free, and more is free than the limit allows
+      return;
+    }
+    add_free(start, size, segment);
   }
 
-  // Returns every cached block to the system.
+  // Returns every wholly free segment to the system.
   void release() noexcept {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (auto& [size, block] : free_) ::operator delete(block, std::align_val_t(alignment));
-    free_.clear();
-    cached_ = 0;
+    release_free_segments();
   }
   std::size_t cached_bytes() {
     std::lock_guard<std::mutex> lock(mutex_);
-    return cached_;
+    return free_bytes_;
+  }
+  statistics stats() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return stats_;
   }
 
  private:
+  struct block {
+    std::size_t size = 0;
+    char* segment = nullptr;  // base of the segment holding the block
+    bool free = false;
+    std::multimap<std::size_t, char*>::iterator where;  // its entry in free_, when free
+  };
+
   block_cache() {
     const char* env = std::getenv("VTRANS_CPU_CACHE_MB");
-    limit_ = (env ? std::strtoull(env, nullptr, 10) : 2048ull) << 20;
+    limit_ = env ? std::strtoull(env, nullptr, 10) << 20 : std::numeric_limits<std::size_t>::max();
   }
-  static std::size_t round_up(std::size_t bytes) { return (bytes + 4095) / 4096 * 4096; }
+  static std::size_t round_up(std::size_t bytes, std::size_t to) { return (bytes + to - 1) / to * to; }
+
+  void add_free(char* start, std::size_t size, char* segment) {
+    block& b = blocks_[start];
+    b.size = size;
+    b.segment = segment;
+    b.free = true;
+    b.where = free_.emplace(size, start);
+    free_bytes_ += size;
+  }
+  void remove_free(std::map<char*, block>::iterator it) {
+    free_.erase(it->second.where);
+    free_bytes_ -= it->second.size;
+    blocks_.erase(it);
+  }
+  // A new segment for a request of `size` bytes, entered as one free block; returns its free_ entry.
+  std::multimap<std::size_t, char*>::iterator add_segment(std::size_t size) {
+    const std::size_t bytes = std::max(min_segment, round_up(size, segment_granularity));
+    void* base = nullptr;
+    try {
+      base = ::operator new(bytes, std::align_val_t(page));
+    } catch (const std::bad_alloc&) {
+      release_free_segments();
+      base = ::operator new(bytes, std::align_val_t(page));
+    }
+    char* segment = static_cast<char*>(base);
+    segments_.emplace(segment, bytes);
+    stats_.reserved += bytes;
+    ++stats_.segments_allocated;
+    add_free(segment, bytes, segment);
+    return blocks_.at(segment).where;
+  }
+  void release_segment(char* segment) {
+    stats_.reserved -= segments_.at(segment);
+    segments_.erase(segment);
+    ::operator delete(segment, std::align_val_t(page));
+  }
+  void release_free_segments() noexcept {
+    for (auto it = segments_.begin(); it != segments_.end();) {
+      const auto b = blocks_.find(it->first);
+      char* segment = it->first;
+      ++it;
+      if (b->second.free && b->second.size == segments_.at(segment)) {
+        remove_free(b);
+        release_segment(segment);
+      }
+    }
+  }
 
   std::mutex mutex_;
-  std::multimap<std::size_t, void*> free_;  // size -> block (header first)
-  std::size_t cached_ = 0, limit_ = 0;
+  std::map<char*, block> blocks_;              // every block of every segment, by address
+  std::multimap<std::size_t, char*> free_;     // free blocks by size
+  std::map<char*, std::size_t> segments_;      // segment base -> bytes
+  std::size_t free_bytes_ = 0, limit_ = 0;
+  statistics stats_;
 };
 
 // std-style allocator over block_cache, for the xtensor storage of cpu tensors.
@@ -194,6 +280,11 @@ struct cpu {
 #pragma omp parallel for schedule(static) if (n > parallel_grain)
       for (index i = 0; i < n; ++i) y[i] = alpha * x[i] + beta * y[i];
     }
+  }
+  // y = T(x) for a 16-bit storage type (half.hpp): frozen 16-bit weights widened for a product
+  template <class H, class T>
+  static void widen(index n, const H* x, T* y) {
+    parallel_ranges(n, parallel_grain, [=](index b, index e) { vtrans::widen(std::size_t(e - b), x + b, y + b); });
   }
   // y[r, :cols] = x[r, :cols] + beta * y[r, :cols], both with their own row strides.
   template <class T>
@@ -500,6 +591,63 @@ struct cpu {
       }
   }
 
+  // ---- noisy masks (VIB: a sample mu + eps * sigma per row, times x) ---------------------
+  // y[r, c] = x[r, c] * (eps[r, c] * sigma[c] + mu[c])
+  template <class T>
+  static void noisy_scale(index rows, index cols, const T* x, const T* eps, const T* mu, const T* sigma, T* y) {
+#pragma omp parallel for schedule(static) if (rows * cols > parallel_grain)
+    for (index r = 0; r < rows; ++r) {
+      const T* xr = x + r * cols; const T* er = eps + r * cols; T* yr = y + r * cols;
+#pragma omp simd
+      for (index c = 0; c < cols; ++c) yr[c] = xr[c] * (er[c] * sigma[c] + mu[c]);
+    }
+  }
+  // Its backward pass in one sweep: dx = dy * (eps * sigma + mu) + beta * dx (beta 0 overwrites),
+  // dmu[c] += sum_r dy * x, dsigma[c] += sum_r dy * x * eps; a null output is skipped.
+  template <class T>
+  static void noisy_scale_backward(index rows, index cols, const T* x, const T* eps, const T* mu, const T* sigma, const T* dy, T beta,
+                                   T* dx, T* dmu, T* dsigma) {
+    const bool sums = dmu || dsigma;
+    // per-thread partial sums, combined in thread order so results do not depend on timing
+    std::vector<std::vector<double>> parts(static_cast<std::size_t>(omp_get_max_threads()));
+#pragma omp parallel if (rows * cols > parallel_grain)
+    {
+      auto& part = parts[static_cast<std::size_t>(omp_get_thread_num())];
+      part.assign(sums ? 2 * static_cast<std::size_t>(cols) : 0, 0.0);
+      double* pm = part.data();
+      double* ps = pm + (sums ? cols : 0);
+#pragma omp for schedule(static)
+      for (index r = 0; r < rows; ++r) {
+        const T* xr = x + r * cols; const T* er = eps + r * cols; const T* gr = dy + r * cols;
+        if (dx) {
+          T* dr = dx + r * cols;
+          if (beta == T(0)) {
+#pragma omp simd
+            for (index c = 0; c < cols; ++c) dr[c] = gr[c] * (er[c] * sigma[c] + mu[c]);
+          } else {
+#pragma omp simd
+            for (index c = 0; c < cols; ++c) dr[c] += gr[c] * (er[c] * sigma[c] + mu[c]);
+          }
+        }
+        if (sums) {
+#pragma omp simd
+          for (index c = 0; c < cols; ++c) {
+            const T t = gr[c] * xr[c];
+            pm[c] += t;
+            ps[c] += t * er[c];
+          }
+        }
+      }
+    }
+    for (index c = 0; c < cols && sums; ++c) {
+      double sm = 0, ss = 0;
+      for (auto& part : parts)
+        if (!part.empty()) sm += part[std::size_t(c)], ss += part[std::size_t(cols + c)];
+      if (dmu) dmu[c] += static_cast<T>(sm);
+      if (dsigma) dsigma[c] += static_cast<T>(ss);
+    }
+  }
+
   // ---- random numbers (counter-based: same numbers on every backend) -------------------
   template <class T>
   static void random_uniform(index n, std::uint64_t seed, std::uint64_t offset, T* y) {
@@ -512,13 +660,17 @@ struct cpu {
     // whole Box-Muller pairs k cover draws 2k and 2k+1; the first and last may lie half outside
     const std::uint64_t mixed = math::mix64(seed);
     const index first = index(offset / 2), last = index((offset + std::uint64_t(n) - 1) / 2);
+    const index blocks = (last - first + 4) / 4;  // four pairs at a time
 #pragma omp parallel for schedule(static) if (n > parallel_grain / 8)
-    for (index k = first; k <= last; ++k) {
-      float even = 0, odd = 0;
-      math::bulk_normal_pair(mixed, std::uint64_t(k), even, odd);
-      const index i = 2 * k - index(offset);
-      if (i >= 0) y[i] = static_cast<T>(even);
-      if (i + 1 < n) y[i + 1] = static_cast<T>(odd);
+    for (index b = 0; b < blocks; ++b) {
+      const index k0 = first + 4 * b;
+      float even[4], odd[4];
+      normal_pairs_x4(mixed, std::uint64_t(k0), even, odd);
+      for (index j = 0; j < 4 && k0 + j <= last; ++j) {
+        const index i = 2 * (k0 + j) - index(offset);
+        if (i >= 0) y[i] = static_cast<T>(even[j]);
+        if (i + 1 < n) y[i + 1] = static_cast<T>(odd[j]);
+      }
     }
   }
   // y = 1[u >= p] / (1 - p): the scaled keep mask of inverted dropout
@@ -648,6 +800,20 @@ struct cpu {
       std::memcpy(out + i, &v, bytes);
     }
   }
+  typedef std::uint32_t u32x4 __attribute__((vector_size(16)));
+  // math::bulk_normal_pair for pairs k0 .. k0 + 3, the polynomials 4 lanes at a time: the same
+  // operations per lane as the scalar code, so the same bits as every other backend.
+  static void normal_pairs_x4(std::uint64_t mixed, std::uint64_t k0, float* even, float* odd) {
+    f32x4 u1, u2;
+    for (int j = 0; j < 4; ++j) math::normal_uniforms(mixed, k0 + std::uint64_t(j), u1[j], u2[j]);
+    const f32x4 l = math::log_unit<f32x4, u32x4>(u1);
+    f32x4 r, c, s;
+    for (int j = 0; j < 4; ++j) r[j] = std::sqrt(-2.0f * l[j]);
+    math::cos_sin(6.28318531f * u2 - 3.14159265f, c, s);
+    const f32x4 e = r * c, o = r * s;
+    std::memcpy(even, &e, sizeof e);
+    std::memcpy(odd, &o, sizeof o);
+  }
   static void exp_inplace_f32(index n, float* x) { map_f32x4(n, x, x, [](f32x4 v) { return exp_f32x4(v); }); }
   static void gelu_f32(index n, const float* x, float* y) { map_f32x4(n, x, y, [](f32x4 v) { return gelu_f32x4(v); }); }
   static void gelu_backward_f32(index n, const float* x, const float* dy, float* dx) {
@@ -661,6 +827,9 @@ struct cpu {
     }
   }
 #else
+  static void normal_pairs_x4(std::uint64_t mixed, std::uint64_t k0, float* even, float* odd) {
+    for (int j = 0; j < 4; ++j) math::bulk_normal_pair(mixed, k0 + std::uint64_t(j), even[j], odd[j]);
+  }
   static void exp_inplace_f32(index n, float* x) { for (index i = 0; i < n; ++i) x[i] = std::exp(x[i]); }
   static void gelu_f32(index n, const float* x, float* y) {
     for (index i = 0; i < n; ++i) y[i] = math::apply(math::unary_op::gelu, x[i]);

@@ -29,6 +29,7 @@
 #include <thrust/iterator/counting_iterator.h>
 #include <thrust/transform_reduce.h>
 
+#include "vtrans/tensor/half.hpp"
 #include "vtrans/tensor/kernel_args.hpp"
 #include "vtrans/tensor/kernels/adamw.hpp"
 #include "vtrans/tensor/kernels/attention.hpp"
@@ -124,6 +125,11 @@ template <class T>
 struct axpby_f {
   T alpha; const T* x; T beta; T* y;
   VTRANS_HD void operator()(index i) const { y[i] = beta == T(0) ? alpha * x[i] : alpha * x[i] + beta * y[i]; }
+};
+template <class H, class T>
+struct widen_f {
+  const H* x; T* y;
+  VTRANS_HD void operator()(index i) const { y[i] = static_cast<T>(x[i].to_float()); }
 };
 template <class T>
 struct copy_2d_f {
@@ -314,6 +320,36 @@ struct rope_pass_f {  // the unrotated tail of each head
   }
 };
 
+// noisy masks: y = x * (eps * sigma + mu) per element; backward per element (dx) and per column
+template <class T>
+struct noisy_scale_f {
+  index cols; const T* x; const T* eps; const T* mu; const T* sigma; T* y;
+  VTRANS_HD void operator()(index i) const { const index c = i % cols; y[i] = x[i] * (eps[i] * sigma[c] + mu[c]); }
+};
+template <class T>
+struct noisy_scale_dx_f {
+  index cols; const T* eps; const T* mu; const T* sigma; const T* dy; T beta; T* dx;
+  VTRANS_HD void operator()(index i) const {
+    const index c = i % cols;
+    const T v = dy[i] * (eps[i] * sigma[c] + mu[c]);
+    dx[i] = beta == T(0) ? v : dx[i] + v;
+  }
+};
+template <class T>
+struct noisy_scale_columns_f {
+  index rows, cols; const T* x; const T* eps; const T* dy; T* dmu; T* dsigma;
+  VTRANS_HD void operator()(index c) const {
+    double sm = 0, ss = 0;
+    for (index r = 0; r < rows; ++r) {
+      const index i = r * cols + c;
+      const T t = dy[i] * x[i];
+      sm += t;
+      ss += t * eps[i];
+    }
+    if (dmu) dmu[c] += static_cast<T>(sm);
+    if (dsigma) dsigma[c] += static_cast<T>(ss);
+  }
+};
 // random numbers: the counter-based generator of math.hpp
 template <class T>
 struct uniform_f {
@@ -377,6 +413,9 @@ struct thrust_backend {
   static void fill(index n, T value, T* y) { if (n > 0) thrust::fill_n(System::policy(), y, n, value); }
   template <class T>
   static void axpby(index n, T alpha, const T* x, T beta, T* y) { launch(n, thrust_kernels::axpby_f<T>{alpha, x, beta, y}); }
+  // y = T(x) for a 16-bit storage type (half.hpp)
+  template <class H, class T>
+  static void widen(index n, const H* x, T* y) { launch(n, thrust_kernels::widen_f<H, T>{x, y}); }
   template <class T>
   static void copy_2d(index rows, index cols, const T* x, index ldx, T* y, index ldy, T beta) {
     if (cols > 0) launch(rows * cols, thrust_kernels::copy_2d_f<T>{cols, x, ldx, y, ldy, beta});
@@ -559,6 +598,17 @@ struct thrust_backend {
   template <class T>
   static void random_uniform(index n, std::uint64_t seed, std::uint64_t offset, T* y) {
     launch(n, thrust_kernels::uniform_f<T>{seed, offset, y});
+  }
+  template <class T>
+  static void noisy_scale(index rows, index cols, const T* x, const T* eps, const T* mu, const T* sigma, T* y) {
+    if (cols > 0) launch(rows * cols, thrust_kernels::noisy_scale_f<T>{cols, x, eps, mu, sigma, y});
+  }
+  template <class T>
+  static void noisy_scale_backward(index rows, index cols, const T* x, const T* eps, const T* mu, const T* sigma, const T* dy, T beta,
+                                   T* dx, T* dmu, T* dsigma) {
+    if (cols <= 0) return;
+    if (dx) launch(rows * cols, thrust_kernels::noisy_scale_dx_f<T>{cols, eps, mu, sigma, dy, beta, dx});
+    if (dmu || dsigma) launch(cols, thrust_kernels::noisy_scale_columns_f<T>{rows, cols, x, eps, dy, dmu, dsigma});
   }
   template <class T>
   static void random_normal(index n, std::uint64_t seed, std::uint64_t offset, T* y) {
