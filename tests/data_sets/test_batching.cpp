@@ -51,14 +51,14 @@ TEST_CASE("encode: single, pair with longest-first truncation, tagged words") {
   encode_options opt;
   opt.cls_id = 101;
   opt.sep_id = 102;
-  example e{"e1", "aa bbb", std::nullopt, 1, std::nullopt};
+  example e{"e1", "aa bbb", std::nullopt, 1, std::nullopt, ""};
   auto s = encode_example(e, word_lengths, opt);
   CHECK(s.ids == std::vector<std::int32_t>{101, 2, 3, 102});
   CHECK(s.token_type_ids == std::vector<std::int32_t>{0, 0, 0, 0});
   CHECK(s.label == 1);
   CHECK(s.id == "e1");
 
-  example p{"p", "a bb ccc dddd", std::string("x yy"), std::nullopt, 2.5f};
+  example p{"p", "a bb ccc dddd", std::string("x yy"), std::nullopt, 2.5f, ""};
   auto sp = encode_example(p, word_lengths, opt);
   CHECK(sp.ids == std::vector<std::int32_t>{101, 1, 2, 3, 4, 102, 1, 2, 102});
   CHECK(sp.token_type_ids == std::vector<std::int32_t>{0, 0, 0, 0, 0, 0, 1, 1, 1});
@@ -192,7 +192,7 @@ TEST_CASE("plan_batches: seeded, complete, bucketed") {
 
 TEST_CASE("data_loader: epochs") {
   std::vector<example> ex;
-  for (int i = 0; i < 7; ++i) ex.push_back({std::to_string(i), std::string(static_cast<std::size_t>(i + 1), 'a'), std::nullopt, i % 2, std::nullopt});
+  for (int i = 0; i < 7; ++i) ex.push_back({std::to_string(i), std::string(static_cast<std::size_t>(i + 1), 'a'), std::nullopt, i % 2, std::nullopt, ""});
   auto seqs = encode_all(ex, make_encoder(word_lengths, {}));
   batch_plan_options plan;
   plan.batch_size = 3;

@@ -23,8 +23,8 @@ namespace {
 
 const fs::path text_data = fs::path(VTRANS_TEST_DATA_DIR) / "text";
 
-io::model_config llama_config(vtrans::index vocab, vtrans::index layers = 4) {
-  const nlohmann::json j{{"model_type", "llama"},        {"architectures", {"LlamaForCausalLM"}},
+nlohmann::json llama_json(vtrans::index vocab, vtrans::index layers = 4) {
+  return nlohmann::json{{"model_type", "llama"},        {"architectures", {"LlamaForCausalLM"}},
                          {"vocab_size", vocab},          {"hidden_size", 64},
                          {"num_hidden_layers", layers},  {"num_attention_heads", 8},
                          {"num_key_value_heads", 4},     {"intermediate_size", 96},
@@ -32,8 +32,8 @@ io::model_config llama_config(vtrans::index vocab, vtrans::index layers = 4) {
                          {"rope_theta", 10000.0},        {"tie_word_embeddings", false},
                          {"initializer_range", 0.15},    {"bos_token_id", 1},
                          {"eos_token_id", 2}};
-  return io::parse_config(j, "llama teacher");
 }
+io::model_config llama_config(vtrans::index vocab, vtrans::index layers = 4) { return io::parse_config(llama_json(vocab, layers), "llama teacher"); }
 
 // The teacher pruned: hidden 64 -> 48 (head size 8 kept), GQA groups of two query heads
 // removed (8 -> 6, 4 and 2 heads, one key/value head left in layer 3), FFN widths, layer 1's FFN
@@ -195,6 +195,31 @@ TEST_CASE("llama.cpp runs a LLaMA teacher and its pruned, heterogeneous copy as 
   session.add(pruned, spm, text, every_type("pruned"), "deci");
   session.add(uniform, spm, text, {every_type("narrow").front()}, "llama");
   session.add(holey, spm, text, {every_type("holes").front()}, "deci");
+  session.run(*rt);
+}
+
+TEST_CASE("llama.cpp runs Qwen2 (q/k/v biases, halves rotated) and Mistral (sliding window longer than the text) as vtrans does") {
+  const auto* rt = vtrans_test::runtimes_or_skip();
+  if (!rt) return;
+  auto qj = llama_json(1000, 2);
+  qj["model_type"] = "qwen2";
+  qj["architectures"] = {"Qwen2ForCausalLM"};
+  const nn::transformer<nn::qwen2, masks::none, cpu, float> qwen2(io::parse_config(qj, "qwen2"), nn::head_kind::causal_lm, 11);
+  CHECK(qwen2.has_parameter("layers.0.self_attn.q_proj.bias"));
+  auto mj = llama_json(1000, 2);
+  mj["model_type"] = "mistral";
+  mj["architectures"] = {"MistralForCausalLM"};
+  mj["sliding_window"] = 200;
+  const nn::transformer<nn::mistral, masks::none, cpu, float> mistral(io::parse_config(mj, "mistral"), nn::head_kind::causal_lm, 12);
+  REQUIRE(mistral.config().layers[0].window == 200);
+  const auto notes = exports::plan_gguf(mistral.config(), mistral.head()).notes;
+  CHECK(std::any_of(notes.begin(), notes.end(), [](const std::string& n) { return n.find("sliding window of 200") != std::string::npos; }));
+
+  const fs::path spm = text_data / "sentencepiece";
+  const std::string text = brown_passage(rt->brown_dir, 2);
+  llama_cpp_session session;
+  session.add(qwen2, spm, text, {every_type("qwen2").front(), every_type("qwen2")[1]}, "qwen2");
+  session.add(mistral, spm, text, {every_type("mistral").front()}, "llama");
   session.run(*rt);
 }
 

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include "vtrans/tensor/half.hpp"
+
 namespace vtrans::io {
 
 enum class dtype { boolean, u8, i8, u16, i16, u32, i32, u64, i64, f16, bf16, f32, f64 };
@@ -63,35 +65,8 @@ inline std::size_t dtype_size(dtype t) {
 inline bool is_floating(dtype t) { return t == dtype::f16 || t == dtype::bf16 || t == dtype::f32 || t == dtype::f64; }
 
 // IEEE binary16 -> binary32, exact for every input (subnormals, infinities, NaN payloads).
-inline float f16_to_float(std::uint16_t h) {
-  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
-  const std::uint32_t exp = (h >> 10) & 0x1fu;
-  const std::uint32_t mant = h & 0x3ffu;
-  std::uint32_t bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {  // subnormal: mant * 2^-24, representable exactly as a normal float
-      float v = std::ldexp(static_cast<float>(mant), -24);
-      return sign ? -v : v;
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else {
-    bits = sign | ((exp + 112u) << 23) | (mant << 13);  // rebias 15 -> 127
-  }
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-
-// bfloat16 is the upper half of a binary32.
-inline float bf16_to_float(std::uint16_t b) {
-  std::uint32_t bits = static_cast<std::uint32_t>(b) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
+inline float f16_to_float(std::uint16_t h) { return f16::from_bits(h).to_float(); }
+inline float bf16_to_float(std::uint16_t b) { return bf16::from_bits(b).to_float(); }
 
 namespace detail {
 
