@@ -11,6 +11,7 @@
 // Parameters are named as in Hugging Face checkpoints without the base-model prefix
 // ("encoder.layer.0.attention.self.query.weight", "h.0.attn.c_attn.weight", ...) and stored in
 // torch.nn.Linear layout [out, in] (GPT-2's Conv1D weights are transposed on load and save).
+#include <atomic>
 #include <cmath>
 #include <map>
 #include <string>
@@ -62,6 +63,17 @@ inline math::unary_op activation_from_name(const std::string& name) {
   throw std::invalid_argument("config.json: activation \"" + name + "\" is not supported (gelu, gelu_new, relu, silu, tanh)");
 }
 
+// Normal draws made to initialise parameters, over the whole process: a model built for loading
+// draws none (tests count them).
+inline std::atomic<std::uint64_t> parameter_draws{0};
+
+// Constructor tag: the parameters are allocated but not initialised, because a checkpoint is about
+// to overwrite every one of them (nn/load.hpp checks that it does).
+struct for_loading_t {
+  explicit for_loading_t() = default;
+};
+inline constexpr for_loading_t for_loading{};
+
 template <class Mask = masks::none, class B = cpu, class T = float>
 class basic_transformer {
  public:
@@ -99,6 +111,14 @@ class basic_transformer {
   basic_transformer(io::model_config config, head_kind head, std::uint64_t seed = 1, const mask_options& mask_opt = mask_options::defaults())
       : config_(std::move(config)), spec_(&config_.spec()), head_(head), seed_(seed), act_(activation_from_name(config_.activation)),
         masks_(config_, math::mix64(seed ^ 0x6d61736b), mask_opt) {
+    build();
+  }
+  // A model of the given sizes whose parameters hold whatever memory held: for a loader that
+  // fills every one (initialising weights a checkpoint overwrites costs more than reading them).
+  basic_transformer(io::model_config config, head_kind head, for_loading_t, std::uint64_t seed = 1,
+                    const mask_options& mask_opt = mask_options::defaults())
+      : config_(std::move(config)), spec_(&config_.spec()), head_(head), seed_(seed), uninitialised_(true),
+        act_(activation_from_name(config_.activation)), masks_(config_, math::mix64(seed ^ 0x6d61736b), mask_opt) {
     build();
   }
 
@@ -268,15 +288,19 @@ class basic_transformer {
 
   enum class init { normal, ones, zeros };
   param_t add_param(const std::string& name, const shape& s, init how) {
+    param_t p(uninitialised_ ? tensor_t(s) : initial_value(s, how));
+    by_name_[name] = params_.size();
+    params_.emplace_back(name, p);
+    return p;
+  }
+  tensor_t initial_value(const shape& s, init how) const {
     std::vector<T> v(std::size_t(s.numel()), T(how == init::ones ? 1 : 0));
     if (how == init::normal) {
       const std::uint64_t stream = math::mix64(seed_ ^ math::mix64(params_.size() + 1));
       for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<T>(config_.initializer_range * math::normal(stream, i));
+      parameter_draws += v.size();
     }
-    param_t p(tensor_t::from_host(s, v));
-    by_name_[name] = params_.size();
-    params_.emplace_back(name, p);
-    return p;
+    return tensor_t::from_host(s, v);
   }
   param_t matrix(const role& r, index layer, index rows, index cols) { return add_param(weight_name(r, layer), shape{rows, cols}, init::normal); }
   param_t bias_of(const role& r, index layer, index n) {
@@ -532,6 +556,7 @@ class basic_transformer {
   const family_spec* spec_;
   head_kind head_;
   std::uint64_t seed_;
+  bool uninitialised_ = false;
   math::unary_op act_;
   mask_storage masks_;
   std::vector<layer> layers_;
@@ -553,6 +578,9 @@ class transformer : public basic_transformer<Mask, B, T> {
 
   transformer(io::model_config config, head_kind head, std::uint64_t seed = 1, const mask_options& mask_opt = mask_options::defaults())
       : base(checked(std::move(config)), head, seed, mask_opt) {}
+  transformer(io::model_config config, head_kind head, for_loading_t tag, std::uint64_t seed = 1,
+              const mask_options& mask_opt = mask_options::defaults())
+      : base(checked(std::move(config)), head, tag, seed, mask_opt) {}
 
  private:
   static io::model_config checked(io::model_config c) {
