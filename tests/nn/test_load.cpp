@@ -1,9 +1,13 @@
 // Loading straight into the model: no random initialisation of what a checkpoint overwrites, a
-// memory cap that refuses a checkpoint before anything is allocated, and sizes parsed strictly.
+// memory cap that refuses a checkpoint before anything is allocated, sizes parsed strictly, and
+// layer matrices kept in 16 bits giving the logits of the fp32 load.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "reference/golden_models.hpp"
 #include "vtrans/io/make_config.hpp"
@@ -26,6 +30,69 @@ std::string write_mid_sized_bert() {
   nn::transformer<nn::bert> model(io::make_config(io::family(nn::bert::spec), m), nn::head_kind::sequence_classification, 7);
   nn::save_pretrained(model, dir);
   return dir;
+}
+
+// The golden folder's checkpoint with every floating tensor rounded to BF16, written as a BF16
+// safetensors file beside a copy of its config.json.
+std::string write_bf16_copy(const std::string& name) {
+  namespace fs = std::filesystem;
+  const std::string from = models_dir + name, to = (fs::temp_directory_path() / ("vtrans_test_bf16_" + name)).string();
+  fs::create_directories(to);
+  fs::copy_file(from + "/config.json", to + "/config.json", fs::copy_options::overwrite_existing);
+  const io::checkpoint_reader reader(from);
+  nlohmann::json header = nlohmann::json::object();
+  std::string bytes;
+  for (const auto& t : reader.names_in_file_order()) {
+    if (!io::is_floating(reader.info(t).dtype)) continue;  // integer buffers: not parameters
+    const std::size_t begin = bytes.size();
+    for (float v : reader.read<float>(t)) {
+      const std::uint16_t b = bf16::from_float(v).bits;
+      bytes += char(b & 0xff);
+      bytes += char(b >> 8);
+    }
+    header[t] = {{"dtype", "BF16"}, {"shape", reader.info(t).shape}, {"data_offsets", {begin, bytes.size()}}};
+  }
+  std::string h = header.dump();
+  h.resize((h.size() + 7) / 8 * 8, ' ');
+  std::ofstream out(to + "/model.safetensors", std::ios::binary);
+  for (int i = 0; i < 8; ++i) out.put(char((std::uint64_t(h.size()) >> (8 * i)) & 0xff));
+  out << h << bytes;
+  return to;
+}
+
+nn::batch_input golden_batch(const std::string& dir) {
+  const auto rows = [](const std::string& path) {
+    std::vector<std::int32_t> flat;
+    std::ifstream in(path);
+    vtrans::index n = 0;
+    for (std::string line; std::getline(in, line);) {
+      std::istringstream s(line);
+      bool any = false;
+      for (long v; s >> v; any = true) flat.push_back(static_cast<std::int32_t>(v));
+      n += any;
+    }
+    return std::make_pair(n, flat);
+  };
+  nn::batch_input in;
+  auto [batch, ids] = rows(dir + "/input_ids.txt");
+  in.batch = batch;
+  in.seq = vtrans::index(ids.size()) / batch;
+  in.ids = ids;
+  in.attention_mask = rows(dir + "/attention_mask.txt").second;
+  if (std::filesystem::exists(dir + "/token_type_ids.txt")) in.token_type_ids = rows(dir + "/token_type_ids.txt").second;
+  return in;
+}
+
+// max |a - b| / (1 + |b|) over the logits of two models on the golden inputs of `golden`
+template <class A, class Bm>
+double logit_difference(const A& a, const Bm& b, const std::string& golden) {
+  const auto in = golden_batch(golden);
+  autodiff::no_record guard;
+  const auto x = a.forward(in).logits.value().to_host(), y = b.forward(in).logits.value().to_host();
+  REQUIRE(x.size() == y.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::abs(double(x[i]) - y[i]) / (1.0 + std::abs(double(y[i]))));
+  return worst;
 }
 
 std::uint64_t block_cache_in_use() { return cpu_detail::block_cache::instance().stats().in_use; }
@@ -122,4 +189,51 @@ TEST_CASE("tensors are read in file order, and their pages can be given back and
     reader.release(name);
     CHECK(reader.read<float>(name) == first);
   }
+}
+
+TEST_CASE("a BF16 checkpoint with its layer matrices kept in 16 bits gives the logits of the fp32 load") {
+  // Same weights (BF16 widens exactly), only the products' blocking differs: 1e-5 relative.
+  nn::load_options as_stored;
+  as_stored.matrices = nn::matrix_dtype::as_stored;
+  for (const auto& name : vtrans_test::golden_models()) {
+    INFO("model " << name);
+    const std::string dir = write_bf16_copy(name);
+    const auto wide = nn::load_pretrained<nn::any_family>(dir);
+    const auto half = nn::load_pretrained<nn::any_family>(dir, as_stored);
+    CHECK(wide.matrices() == nn::matrix_dtype::compute);
+    CHECK(half.matrices() == nn::matrix_dtype::bf16);
+    CHECK(!half.frozen_matrices().empty());
+    CHECK(half.parameter_count() == wide.parameter_count());
+    const double d = logit_difference(half, wide, models_dir + name);
+    MESSAGE(name << ": bf16 matrices vs fp32, max scaled logit difference " << d);
+    CHECK(d <= 1e-5);
+    std::filesystem::remove_all(dir);
+  }
+}
+
+TEST_CASE("16-bit matrices from an F16 checkpoint, and an F32 checkpoint rounded to BF16 on loading") {
+  nn::load_options o;
+  o.matrices = nn::matrix_dtype::as_stored;
+  const std::string f16_dir = models_dir + "gpt2-f16";  // GPT-2: Conv1D matrices transposed in 16 bits
+  const auto half = nn::load_pretrained<nn::any_family>(f16_dir, o);
+  CHECK(half.matrices() == nn::matrix_dtype::f16);
+  CHECK(logit_difference(half, nn::load_pretrained<nn::any_family>(f16_dir), f16_dir) <= 1e-5);
+
+  // an F32 checkpoint: as_stored keeps fp32; asking for bf16 rounds every matrix to 8 significant
+  // bits, and the logits move by that rounding (0.078 scaled on this small random model)
+  const std::string f32_dir = models_dir + "llama-gqa";
+  CHECK(nn::load_pretrained<nn::any_family>(f32_dir, o).matrices() == nn::matrix_dtype::compute);
+  o.matrices = nn::matrix_dtype::bf16;
+  const auto rounded = nn::load_pretrained<nn::any_family>(f32_dir, o);
+  const double d = logit_difference(rounded, nn::load_pretrained<nn::any_family>(f32_dir), f32_dir);
+  MESSAGE("llama-gqa: matrices rounded to bf16 vs fp32, max scaled logit difference " << d);
+  CHECK(d > 0);
+  CHECK(d <= 0.1);
+
+  // 16-bit matrices count 2 bytes against the memory cap
+  const io::checkpoint_reader reader(f32_dir);
+  const auto config = io::load_config(f32_dir + "/config.json");
+  std::uint64_t matrices = 0;
+  for (const auto& m : rounded.frozen_matrices()) matrices += std::uint64_t(m.shape.numel());
+  CHECK(nn::bytes_to_load(reader, config, 4) - nn::bytes_to_load(reader, config, 4, nn::matrix_dtype::bf16) == 2 * matrices);
 }
