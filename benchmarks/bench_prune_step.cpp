@@ -8,8 +8,14 @@
 //
 //   build/bin/bench_prune_step [--cache DIR] [--cases bert-faster,bert-vtrans,llama-faster]
 //                              [--steps N] [--warmup N] [--threads N] [--cpu-clock] [--no-peer] [--no-logits]
+//                              [--dtype float32|auto]   (the faster cases' matrices; see --child)
 //   build/bin/bench_prune_step --write-checkpoint NAME --out DIR      (bert-base-cls2, tinyllama-1.1b, llama-2-7b)
 //   build/bin/bench_prune_step --child --model DIR [--variant faster|vtrans] [--batch B] [--seq S] [--steps N] [--warmup N]
+//                              [--dtype float32|auto]
+//
+// --dtype auto keeps a BF16/F16 checkpoint's layer matrices in 16 bits in the teacher and, shared,
+// in the Faster-VTrans student (nn::matrix_dtype::as_stored); float32 (default) widens every
+// weight as `vtrans prune` does today.
 //
 // --child runs one measurement in this process and prints one JSON line (a human summary goes to
 // stderr); the default mode runs every case as a child and as a peer and prints the comparison.
@@ -125,7 +131,7 @@ static_assert(is_backend_v<timed_cpu>);
 
 // ---- one measurement (--child) --------------------------------------------------------------
 struct child_options {
-  std::string model, variant = "faster";
+  std::string model, variant = "faster", dtype = "float32";
   vtrans::index batch = 8, seq = 128;
   int steps = 3, warmup = 2;
 };
@@ -153,7 +159,10 @@ json run_child(const child_options& c) {
   using P = autodiff::param<T, B>;
   json r;
   const double t_load = wall_now();
-  auto teacher = nn::load_pretrained<Family, B, T>(c.model);
+  nn::load_options lo = nn::load_options::from_environment();
+  if (c.dtype == "auto") lo.matrices = nn::matrix_dtype::as_stored;
+  else if (c.dtype != "float32") throw std::invalid_argument("--dtype must be float32 or auto, not " + c.dtype);
+  auto teacher = nn::load_pretrained<Family, B, T>(c.model, lo);
   r["load_s"] = wall_now() - t_load;
   r["rss_loaded_mib"] = status_mib("VmRSS:");
   r["peak_load_mib"] = status_mib("VmHWM:");
@@ -170,8 +179,12 @@ json run_child(const child_options& c) {
   o.target.seq_len = c.seq;
   auto mask_settings = masks::structure_options<masks::vib>::defaults();
   mask_settings.hidden = mask_settings.heads = mask_settings.layers = mask_settings.intermediate = o.vib;
-  nn::transformer<Family, masks::vib, B, T> student(cfg, teacher.head(), o.seed, mask_settings);
+  if (teacher.matrices() != nn::matrix_dtype::compute && o.kind != prune::variant::faster)
+    throw std::invalid_argument("--dtype auto: 16-bit matrices are frozen, only the faster variant keeps them");
+  nn::transformer<Family, masks::vib, B, T> student(cfg, teacher.head(), nn::for_loading_t(teacher.matrices()), o.seed, mask_settings);
   for (const auto& [name, p] : teacher.parameters()) student.assign(name, p.value().clone());
+  student.share_frozen(teacher);
+  r["matrices"] = teacher.matrices() == nn::matrix_dtype::compute ? "float32" : "16-bit";
   if (o.kind == prune::variant::faster) student.set_trainable(false);
   const auto full = prune::exact_cost(cfg, teacher.head(), o.target.seq_len, o.target.count_embeddings);
   const double full_size = full.params, final_sparsity = 1.0 - prune::target_size(o.target, full) / full_size;
@@ -363,7 +376,7 @@ void time_logits(const std::string& dir, const std::string& label, vtrans::index
               r.status == 0 ? "" : ("FAILED (exit " + std::to_string(r.status) + "), ").c_str(), r.wall_s, r.maxrss_mib);
 }
 
-int usage_fail(const std::string& what) {
+int bad_usage(const std::string& what) {
   std::fprintf(stderr, "bench_prune_step: %s\n", what.c_str());
   return 2;
 }
@@ -397,11 +410,12 @@ int main(int argc, char** argv) {
       else if (a == "--child") child = true;
       else if (a == "--model") c.model = next();
       else if (a == "--variant") c.variant = next();
+      else if (a == "--dtype") c.dtype = next();
       else if (a == "--batch") c.batch = std::stoi(next());
       else if (a == "--seq") c.seq = std::stoi(next());
-      else return usage_fail("unknown argument " + a + " (see the comment at the top of benchmarks/bench_prune_step.cpp)");
+      else return bad_usage("unknown argument " + a + " (see the comment at the top of benchmarks/bench_prune_step.cpp)");
     } catch (const std::exception& e) {
-      return usage_fail(a + ": " + e.what());
+      return bad_usage(a + ": " + e.what());
     }
   }
   if (threads > 0) {
@@ -412,7 +426,7 @@ int main(int argc, char** argv) {
 
   try {
     if (!write_name.empty()) {
-      if (write_dir.empty()) return usage_fail("--write-checkpoint needs --out DIR");
+      if (write_dir.empty()) return bad_usage("--write-checkpoint needs --out DIR");
       const auto spec = bench::spec_by_name(write_name);
       const double t0 = now();
       bench::write_random_checkpoint(spec, write_dir);
@@ -420,12 +434,12 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (child) {
-      if (c.model.empty()) return usage_fail("--child needs --model DIR");
+      if (c.model.empty()) return bad_usage("--child needs --model DIR");
       const io::model_config cfg = io::load_config((fs::path(c.model) / "config.json").string());
       json r;
-      if (cfg.family == nn::bert::id) r = run_child<nn::bert>(c);  // the PyTorch peer builds these two
-      else if (cfg.family == nn::llama::id) r = run_child<nn::llama>(c);
-      else return usage_fail(c.model + ": the benchmark runs BERT and LLaMA checkpoints");
+      if (cfg.family == io::family(nn::bert::spec)) r = run_child<nn::bert>(c);
+      else if (cfg.family == io::family(nn::llama::spec)) r = run_child<nn::llama>(c);
+      else return bad_usage(c.model + ": the benchmark runs BERT and LLaMA checkpoints");
       r["threads"] = threads;
       std::fprintf(stderr, "%s: %s step %ld x %ld: %.2f s/step, %.0f minor faults in the last step, load %.1f s, peak RSS %.0f MiB (steps %.0f MiB)\n",
                    c.model.c_str(), c.variant.c_str(), long(c.batch), long(c.seq), r["step_s"].get<double>(),
@@ -464,7 +478,7 @@ int main(int argc, char** argv) {
     const std::string t = std::to_string(threads), steps = std::to_string(c.steps), warm = std::to_string(c.warmup);
     const std::string b = std::to_string(bc.batch), s = std::to_string(bc.seq);
     std::vector<std::string> args = {self_path(), "--child", "--model", dir, "--variant", bc.variant, "--batch", b, "--seq", s, "--steps",
-                                     steps, "--warmup", warm, "--threads", t};
+                                     steps, "--warmup", warm, "--threads", t, "--dtype", bc.variant == "faster" ? c.dtype : "float32"};
     if (g_cpu_clock) args.push_back("--cpu-clock");
     const run_result v = run_process(args);
     json vj = last_json_line(v.out);

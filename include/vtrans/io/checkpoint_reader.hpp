@@ -2,6 +2,7 @@
 // One read interface over a Hugging Face model folder, whether its weights are a single
 // model.safetensors or shards listed by model.safetensors.index.json
 // ({"metadata": {...}, "weight_map": {"<tensor>": "<shard file>"}}).
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -60,6 +61,15 @@ class checkpoint_reader {
     for (const auto& kv : where_) out.push_back(kv.first);
     return out;
   }
+  // The names in the order their bytes lie on disk (shard by shard), for reading front to back.
+  std::vector<std::string> names_in_file_order() const {
+    std::vector<std::string> out = names();
+    std::sort(out.begin(), out.end(), [&](const std::string& a, const std::string& b) {
+      const std::size_t sa = where_.at(a), sb = where_.at(b);
+      return sa != sb ? sa < sb : shards_[sa].info(a).begin < shards_[sb].info(b).begin;
+    });
+    return out;
+  }
   bool has(const std::string& name) const { return where_.count(name) != 0; }
   const tensor_info& info(const std::string& name) const { return file_of(name).info(name); }
   byte_span raw(const std::string& name) const { return file_of(name).raw(name); }
@@ -68,6 +78,9 @@ class checkpoint_reader {
   std::vector<T> read(const std::string& name) const {
     return file_of(name).template read<T>(name);
   }
+  // Drops a tensor's pages from this process once it has been read (safetensors_file::release).
+  void release(const std::string& name) const { file_of(name).release(name); }
+
   template <class T>
   void read_into(const std::string& name, T* dst, std::size_t count) const {
     file_of(name).read_into(name, dst, count);

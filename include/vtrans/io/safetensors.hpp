@@ -16,6 +16,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "vtrans/io/atomic_file.hpp"
 #include "vtrans/io/dtype.hpp"
 #include "vtrans/io/errors.hpp"
@@ -88,6 +91,16 @@ class safetensors_file {
   byte_span raw(const std::string& name) const {
     const tensor_info& ti = info(name);
     return {map_.data() + data_start_ + ti.begin, static_cast<std::size_t>(ti.end - ti.begin)};
+  }
+
+  // Hands the pages holding a tensor's bytes back once they are read (they stay in the page cache):
+  // a loader that reads each tensor once then holds the model, not the model plus the file.
+  void release(const std::string& name) const {
+    const byte_span b = raw(name);
+    const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto first = reinterpret_cast<std::uintptr_t>(b.data), last = first + b.size;
+    const std::uintptr_t begin = (first + page - 1) / page * page, end = last / page * page;  // whole pages only
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
   }
 
   // Decode a tensor into dst (count must equal its element count). Floating dtypes convert to float

@@ -11,6 +11,7 @@
 // Parameters are named as in Hugging Face checkpoints without the base-model prefix
 // ("encoder.layer.0.attention.self.query.weight", "h.0.attn.c_attn.weight", ...) and stored in
 // torch.nn.Linear layout [out, in] (GPT-2's Conv1D weights are transposed on load and save).
+#include <atomic>
 #include <cmath>
 #include <map>
 #include <string>
@@ -62,6 +63,42 @@ inline math::unary_op activation_from_name(const std::string& name) {
   throw std::invalid_argument("config.json: activation \"" + name + "\" is not supported (gelu, gelu_new, relu, silu, tanh)");
 }
 
+// Normal draws made to initialise parameters, over the whole process: a model built for loading
+// draws none (tests count them).
+inline std::atomic<std::uint64_t> parameter_draws{0};
+
+// What a model keeps its layers' weight matrices (q, k, v or qkv, o, gate, up, down) in: T like
+// every other parameter, or 16 bits, frozen (autodiff/frozen.hpp: widened panel by panel for each
+// product), as a BF16 / F16 checkpoint stores them. as_stored is a loader's choice (nn/load.hpp):
+// the checkpoint's own 16-bit type, or T for a checkpoint of another type.
+enum class matrix_dtype { compute, bf16, f16, as_stored };
+
+// Constructor tag: the parameters are allocated but not initialised, because a checkpoint is about
+// to overwrite every one of them (nn/load.hpp checks that it does); the layers' matrices in T or 16 bits.
+struct for_loading_t {
+  constexpr explicit for_loading_t(matrix_dtype m = matrix_dtype::compute) : matrices(m) {}
+  matrix_dtype matrices;
+};
+inline constexpr for_loading_t for_loading{};
+
+// The names of a config's layer matrices (those matrix_dtype applies to), as the model names them.
+inline std::vector<std::string> layer_matrix_names(const io::model_config& c) {
+  const family_spec& f = c.spec();
+  const layer_roles& r = f.layer;
+  std::vector<std::string> out;
+  for (index i = 0; i < c.num_layers; ++i) {
+    const io::layer_sizes& s = c.layers[std::size_t(i)];
+    std::vector<const role*> roles;
+    if (s.has_attention) roles = f.fused_qkv() ? std::vector<const role*>{&r.qkv, &r.o} : std::vector<const role*>{&r.q, &r.k, &r.v, &r.o};
+    if (s.has_mlp) {
+      if (f.gated_mlp()) roles.push_back(&r.gate);
+      roles.insert(roles.end(), {&r.up, &r.down});
+    }
+    for (const role* x : roles) out.push_back(weight_name(*x, i));
+  }
+  return out;
+}
+
 template <class Mask = masks::none, class B = cpu, class T = float>
 class basic_transformer {
  public:
@@ -85,6 +122,12 @@ class basic_transformer {
   struct weight_bias {
     param_t w, b;
   };
+  // A layer matrix kept in 16 bits: one of the two is defined.
+  struct frozen_matrix {
+    autodiff::frozen<bf16, B> bf;
+    autodiff::frozen<f16, B> hf;
+    bool defined() const { return bf.defined() || hf.defined(); }
+  };
   // One layer's parameters; undefined params are those the family or the pruning leaves out.
   struct layer {
     io::layer_sizes size;
@@ -92,6 +135,14 @@ class basic_transformer {
     param_t attn_norm_w, attn_norm_b;                              // ln_1 / input_layernorm / attention.output.LayerNorm
     param_t up_w, up_b, gate_w, gate_b, down_w, down_b;            // FFN
     param_t mlp_norm_w, mlp_norm_b;                                // ln_2 / post_attention_layernorm / output.LayerNorm
+    frozen_matrix q_h, k_h, v_h, qkv_h, o_h, up_h, gate_h, down_h;  // in place of the *_w above in a 16-bit model
+  };
+  // Where a 16-bit layer matrix goes once loaded.
+  struct frozen_slot {
+    std::string name;
+    vtrans::shape shape;
+    std::size_t layer;
+    frozen_matrix layer::*member;
   };
 
   // A model of the given sizes with freshly initialised weights (normal(0, initializer_range),
@@ -99,6 +150,15 @@ class basic_transformer {
   basic_transformer(io::model_config config, head_kind head, std::uint64_t seed = 1, const mask_options& mask_opt = mask_options::defaults())
       : config_(std::move(config)), spec_(&config_.spec()), head_(head), seed_(seed), act_(activation_from_name(config_.activation)),
         masks_(config_, math::mix64(seed ^ 0x6d61736b), mask_opt) {
+    build();
+  }
+  // A model of the given sizes whose parameters hold whatever memory held: for a loader that
+  // fills every one (initialising weights a checkpoint overwrites costs more than reading them).
+  basic_transformer(io::model_config config, head_kind head, for_loading_t tag, std::uint64_t seed = 1,
+                    const mask_options& mask_opt = mask_options::defaults())
+      : config_(std::move(config)), spec_(&config_.spec()), head_(head), seed_(seed), uninitialised_(true), matrices_(tag.matrices),
+        act_(activation_from_name(config_.activation)), masks_(config_, math::mix64(seed ^ 0x6d61736b), mask_opt) {
+    if (matrices_ == matrix_dtype::as_stored) throw std::invalid_argument("transformer: matrix_dtype::as_stored is resolved by the loader");
     build();
   }
 
@@ -121,7 +181,48 @@ class basic_transformer {
   index parameter_count() const {
     index n = 0;
     for (const auto& [name, p] : params_) n += p.numel();
+    for (const auto& s : frozen_) n += s.shape.numel();
     return n;
+  }
+
+  // The layer matrices kept in 16 bits (none unless built for loading with matrix_dtype bf16 or f16);
+  // they are not among parameters().
+  matrix_dtype matrices() const { return matrices_; }
+  const std::vector<frozen_slot>& frozen_matrices() const { return frozen_; }
+  const frozen_slot* find_frozen(const std::string& name) const {
+    for (const auto& s : frozen_)
+      if (s.name == name) return &s;
+    return nullptr;
+  }
+  // Takes another model's 16-bit matrices as its own, shared, not copied (a Faster-VTrans student
+  // and its teacher hold one set of frozen weights); names and shapes must match.
+  template <class Other>
+  void share_frozen(const Other& from) {
+    if (from.matrices() != matrices_) throw std::invalid_argument("transformer: share_frozen between models of different matrix types");
+    for (const auto& s : frozen_) {
+      const auto* o = from.find_frozen(s.name);
+      if (!o || o->shape != s.shape) throw std::invalid_argument("transformer: no 16-bit matrix " + s.name + " of shape " + s.shape.str() + " to share");
+      const auto& theirs = from.layers()[o->layer].*(o->member);
+      frozen_matrix& mine = layers_[s.layer].*(s.member);
+      mine.bf = theirs.bf;
+      mine.hf = theirs.hf;
+    }
+  }
+  // Sets a 16-bit layer matrix (H bf16 or f16, as matrices() says; shape as the config implies).
+  template <class H>
+  void assign_frozen(const std::string& name, tensor<H, B> value) {
+    const frozen_slot* s = find_frozen(name);
+    if (!s) throw std::out_of_range("transformer: no 16-bit matrix named " + name);
+    if (value.shape() != s->shape)
+      throw std::invalid_argument("transformer: tensor " + name + " has shape " + value.shape().str() + ", the config implies " + s->shape.str());
+    frozen_matrix& m = layers_[s->layer].*(s->member);
+    if constexpr (std::is_same_v<H, bf16>) {
+      if (matrices_ != matrix_dtype::bf16) throw std::invalid_argument("transformer: " + name + " is not kept in bf16");
+      m.bf = autodiff::frozen<bf16, B>(std::move(value));
+    } else {
+      if (matrices_ != matrix_dtype::f16) throw std::invalid_argument("transformer: " + name + " is not kept in f16");
+      m.hf = autodiff::frozen<f16, B>(std::move(value));
+    }
   }
   void zero_grad() { for (auto& [name, p] : params_) p.zero_grad(); }
   void set_trainable(bool on) { for (auto& [name, p] : params_) p.set_trainable(on); }
@@ -219,20 +320,20 @@ class basic_transformer {
       if (l.size.has_attention) {
         if (f.attn_norm_first) norm_of(r.attn_norm, i, l.attn_norm_w, l.attn_norm_b);
         if (f.fused_qkv()) {
-          linear_of(r.qkv, i, qw + 2 * kw, D, l.qkv_w, l.qkv_b);
+          layer_linear(r.qkv, i, qw + 2 * kw, D, l.qkv_w, l.qkv_b, &layer::qkv_h);
         } else {
-          linear_of(r.q, i, qw, D, l.q_w, l.q_b);
-          linear_of(r.k, i, kw, D, l.k_w, l.k_b);
-          linear_of(r.v, i, kw, D, l.v_w, l.v_b);
+          layer_linear(r.q, i, qw, D, l.q_w, l.q_b, &layer::q_h);
+          layer_linear(r.k, i, kw, D, l.k_w, l.k_b, &layer::k_h);
+          layer_linear(r.v, i, kw, D, l.v_w, l.v_b, &layer::v_h);
         }
-        linear_of(r.o, i, D, qw, l.o_w, l.o_b);
+        layer_linear(r.o, i, D, qw, l.o_w, l.o_b, &layer::o_h);
         if (!f.attn_norm_first) norm_of(r.attn_norm, i, l.attn_norm_w, l.attn_norm_b);
       }
       if (l.size.has_mlp) {
         if (f.mlp_norm_first) norm_of(r.mlp_norm, i, l.mlp_norm_w, l.mlp_norm_b);
-        if (f.gated_mlp()) linear_of(r.gate, i, I, D, l.gate_w, l.gate_b);
-        linear_of(r.up, i, I, D, l.up_w, l.up_b);
-        linear_of(r.down, i, D, I, l.down_w, l.down_b);
+        if (f.gated_mlp()) layer_linear(r.gate, i, I, D, l.gate_w, l.gate_b, &layer::gate_h);
+        layer_linear(r.up, i, I, D, l.up_w, l.up_b, &layer::up_h);
+        layer_linear(r.down, i, D, I, l.down_w, l.down_b, &layer::down_h);
         if (!f.mlp_norm_first) norm_of(r.mlp_norm, i, l.mlp_norm_w, l.mlp_norm_b);
       }
       layers_.push_back(std::move(l));
@@ -268,15 +369,19 @@ class basic_transformer {
 
   enum class init { normal, ones, zeros };
   param_t add_param(const std::string& name, const shape& s, init how) {
+    param_t p(uninitialised_ ? tensor_t(s) : initial_value(s, how));
+    by_name_[name] = params_.size();
+    params_.emplace_back(name, p);
+    return p;
+  }
+  tensor_t initial_value(const shape& s, init how) const {
     std::vector<T> v(std::size_t(s.numel()), T(how == init::ones ? 1 : 0));
     if (how == init::normal) {
       const std::uint64_t stream = math::mix64(seed_ ^ math::mix64(params_.size() + 1));
       for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<T>(config_.initializer_range * math::normal(stream, i));
+      parameter_draws += v.size();
     }
-    param_t p(tensor_t::from_host(s, v));
-    by_name_[name] = params_.size();
-    params_.emplace_back(name, p);
-    return p;
+    return tensor_t::from_host(s, v);
   }
   param_t matrix(const role& r, index layer, index rows, index cols) { return add_param(weight_name(r, layer), shape{rows, cols}, init::normal); }
   param_t bias_of(const role& r, index layer, index n) {
@@ -285,6 +390,12 @@ class basic_transformer {
   void linear_of(const role& r, index layer, index out, index in, param_t& w, param_t& b) {
     w = matrix(r, layer, out, in);
     b = bias_of(r, layer, out);
+  }
+  // A layer's linear: its matrix a parameter, or a 16-bit slot the loader fills.
+  void layer_linear(const role& r, index i, index out, index in, param_t& w, param_t& b, frozen_matrix layer::*h) {
+    if (matrices_ == matrix_dtype::compute) return linear_of(r, i, out, in, w, b);
+    frozen_.push_back({weight_name(r, i), shape{out, in}, std::size_t(i), h});
+    b = bias_of(r, i, out);
   }
   void norm_of(const role& r, index layer, param_t& w, param_t& b) {
     w = add_param(weight_name(r, layer), shape{config_.hidden_size}, init::ones);
@@ -429,6 +540,13 @@ class basic_transformer {
     return e;
   }
 
+  // A layer's linear, with its matrix in T or in 16 bits.
+  var_t project(const var_t& x, const param_t& w, const frozen_matrix& h, const param_t& b) const {
+    if (h.bf.defined()) return autodiff::linear(x, h.bf, b);
+    if (h.hf.defined()) return autodiff::linear(x, h.hf, b);
+    return autodiff::linear(x, w, b);
+  }
+
   autodiff::id_tensor<B> rotary_positions(index batch, index seq) const {
     std::vector<std::int32_t> pos(std::size_t(batch * seq));
     for (index b = 0; b < batch; ++b)
@@ -443,14 +561,14 @@ class basic_transformer {
     const index hd = config_.head_dim, qw = l.size.heads * hd, kw = l.size.kv_heads * hd;
     var_t q, k, v;
     if (f.fused_qkv()) {
-      var_t qkv = autodiff::linear(x, l.qkv_w, l.qkv_b);
+      var_t qkv = project(x, l.qkv_w, l.qkv_h, l.qkv_b);
       q = autodiff::columns(qkv, 0, qw);
       k = autodiff::columns(qkv, qw, kw);
       v = autodiff::columns(qkv, qw + kw, kw);
     } else {
-      q = autodiff::linear(x, l.q_w, l.q_b);
-      k = autodiff::linear(x, l.k_w, l.k_b);
-      v = autodiff::linear(x, l.v_w, l.v_b);
+      q = project(x, l.q_w, l.q_h, l.q_b);
+      k = project(x, l.k_w, l.k_h, l.k_b);
+      v = project(x, l.v_w, l.v_h, l.v_b);
     }
     if (f.positions == position_kind::rotary) {
       q = autodiff::rope(q, positions, l.size.heads, config_.rope_theta);
@@ -465,24 +583,24 @@ class basic_transformer {
       for (index c = 0; c < qw; ++c) spread[std::size_t(c * l.size.kv_heads + (c / hd) / group)] = T(1);
       const var_t expand(tensor_t::from_host(shape{qw, l.size.kv_heads}, spread));
       ctx = autodiff::mul(ctx, autodiff::linear(mask_values(masks_.heads[li], mc), expand));
-      return layer_mask(hidden_mask(autodiff::linear(ctx, l.o_w, l.o_b), mc), masks_.attention, li, mc);
+      return layer_mask(hidden_mask(project(ctx, l.o_w, l.o_h, l.o_b), mc), masks_.attention, li, mc);
     } else {
       (void)mc;
-      return autodiff::linear(ctx, l.o_w, l.o_b);
+      return project(ctx, l.o_w, l.o_h, l.o_b);
     }
   }
 
   var_t feed_forward(std::size_t li, const var_t& x, const mask_context& mc) const {
     const layer& l = layers_[li];
     const bool gated = spec().gated_mlp();
-    var_t inner = autodiff::activation(act_, autodiff::linear(x, gated ? l.gate_w : l.up_w, gated ? l.gate_b : l.up_b));
-    if (gated) inner = autodiff::mul(inner, autodiff::linear(x, l.up_w, l.up_b));
+    var_t inner = autodiff::activation(act_, gated ? project(x, l.gate_w, l.gate_h, l.gate_b) : project(x, l.up_w, l.up_h, l.up_b));
+    if (gated) inner = autodiff::mul(inner, project(x, l.up_w, l.up_h, l.up_b));
     if constexpr (Mask::active) {
       inner = autodiff::mul(inner, mask_values(masks_.intermediate[li], mc));
-      return layer_mask(hidden_mask(autodiff::linear(inner, l.down_w, l.down_b), mc), masks_.mlp, li, mc);
+      return layer_mask(hidden_mask(project(inner, l.down_w, l.down_h, l.down_b), mc), masks_.mlp, li, mc);
     } else {
       (void)mc;
-      return autodiff::linear(inner, l.down_w, l.down_b);
+      return project(inner, l.down_w, l.down_h, l.down_b);
     }
   }
 
@@ -532,6 +650,8 @@ class basic_transformer {
   const family_spec* spec_;
   head_kind head_;
   std::uint64_t seed_;
+  bool uninitialised_ = false;
+  matrix_dtype matrices_ = matrix_dtype::compute;
   math::unary_op act_;
   mask_storage masks_;
   std::vector<layer> layers_;
@@ -540,6 +660,7 @@ class basic_transformer {
   head_params head_params_;
   std::vector<std::pair<std::string, param_t>> params_;
   std::map<std::string, std::size_t> by_name_;
+  std::vector<frozen_slot> frozen_;
 };
 
 // basic_transformer whose config must be of Family (any family for nn::any_family).
@@ -553,6 +674,9 @@ class transformer : public basic_transformer<Mask, B, T> {
 
   transformer(io::model_config config, head_kind head, std::uint64_t seed = 1, const mask_options& mask_opt = mask_options::defaults())
       : base(checked(std::move(config)), head, seed, mask_opt) {}
+  transformer(io::model_config config, head_kind head, for_loading_t tag, std::uint64_t seed = 1,
+              const mask_options& mask_opt = mask_options::defaults())
+      : base(checked(std::move(config)), head, tag, seed, mask_opt) {}
 
  private:
   static io::model_config checked(io::model_config c) {
