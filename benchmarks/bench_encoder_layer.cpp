@@ -236,7 +236,7 @@ int main(int argc, char** argv) {
   const id_tensor<B> mask = id_tensor<B>::from_host({c.batch, c.seq}, mv);
   const double rss_inputs = status_mib("VmRSS:");
 
-  auto zero_grads = [&] { for (P* p : L.params()) p->zero_grad(); x.get()->has_grad = false; };
+  auto zero_grads = [&] { for (P* p : L.params()) p->zero_grad(); x.zero_grad(); };
   auto run_fwd = [&](profiler* prof) {
     no_record guard;
     V y = forward(L, x, mask, c.heads, prof);

@@ -45,13 +45,14 @@ double median(std::vector<double> v) {
 
 template <class Family>
 double run_ours(const config& c, vtrans::index& params) {
-  nlohmann::json j{{"model_type", Family::id == io::family::gpt2 ? "gpt2" : "bert"}, {"vocab_size", c.vocab}};
-  if (Family::id == io::family::gpt2)
+  constexpr bool decoder = Family::spec.causal;  // the benchmark runs GPT-2 and BERT
+  nlohmann::json j{{"model_type", std::string(Family::spec.model_type)}, {"vocab_size", c.vocab}};
+  if (decoder)
     j.update({{"n_embd", c.hidden}, {"n_layer", c.layers}, {"n_head", c.heads}, {"n_inner", c.ffn}, {"n_positions", c.seq}, {"resid_pdrop", 0.1}});
   else
     j.update({{"hidden_size", c.hidden}, {"num_hidden_layers", c.layers}, {"num_attention_heads", c.heads}, {"intermediate_size", c.ffn},
               {"max_position_embeddings", c.seq}, {"hidden_dropout_prob", 0.1}, {"num_labels", c.labels}});
-  const auto task = Family::id == io::family::gpt2 ? train::task_kind::causal_lm : train::task_kind::sequence_classification;
+  const auto task = decoder ? train::task_kind::causal_lm : train::task_kind::sequence_classification;
   using model_t = nn::transformer<Family, masks::none, cpu, float>;
   model_t model(io::parse_config(j, "bench"), train::head_for(task), 1);
   params = model.parameter_count();

@@ -9,9 +9,11 @@
 #   target_link_libraries(app PRIVATE vtrans::cuda)
 # vtrans::cuda carries the vtrans headers, CUDA::cudart (shared: one runtime) and CUDA::cublas.
 #
-# In vtrans' own build: option VTRANS_CUDA = AUTO (default: on when nvcc is found), ON or OFF.
-# It enables the CUDA language only when nvcc is found, pins CMAKE_CUDA_ARCHITECTURES (default 90,
-# Hopper; never "native", which needs a GPU at configure time) and sets VTRANS_CUDA_ENABLED.
+# In vtrans' own build as the top-level project: option VTRANS_CUDA = AUTO (default: on when nvcc
+# is found), ON or OFF. It enables the CUDA language only when nvcc is found, pins
+# CMAKE_CUDA_ARCHITECTURES (default 90, Hopper; never "native", which needs a GPU at configure
+# time) and sets VTRANS_CUDA_ENABLED. As a subproject, vtrans::cuda exists when the parent project
+# enabled CUDA itself.
 
 # The vtrans include directory: the source tree's, or the installed one (lib/cmake/vtrans/../../../include).
 if(EXISTS "${CMAKE_CURRENT_LIST_DIR}/../include/vtrans/version.hpp")
@@ -20,7 +22,7 @@ else()
   get_filename_component(_vtrans_cuda_include "${CMAKE_CURRENT_LIST_DIR}/../../../include" ABSOLUTE)
 endif()
 
-if(PROJECT_NAME STREQUAL "vtrans" AND NOT DEFINED VTRANS_CUDA_ENABLED)
+if(VTRANS_TOP_LEVEL AND NOT DEFINED VTRANS_CUDA_ENABLED)
   set(VTRANS_CUDA AUTO CACHE STRING "CUDA backend tests and benchmarks: AUTO (when nvcc is found), ON, OFF")
   set_property(CACHE VTRANS_CUDA PROPERTY STRINGS AUTO ON OFF)
   set(VTRANS_CUDA_ENABLED OFF)
@@ -48,9 +50,8 @@ if(PROJECT_NAME STREQUAL "vtrans" AND NOT DEFINED VTRANS_CUDA_ENABLED)
 endif()
 
 if(NOT TARGET vtrans::cuda)
-  if(NOT CMAKE_CUDA_COMPILER)
-    set(VTRANS_CUDA_FOUND FALSE)
-  else()
+  set(VTRANS_CUDA_FOUND FALSE)
+  if(CMAKE_CUDA_COMPILER)
     find_package(CUDAToolkit QUIET)
     if(CUDAToolkit_FOUND)
       add_library(vtrans::cuda INTERFACE IMPORTED)
@@ -58,9 +59,11 @@ if(NOT TARGET vtrans::cuda)
       set_property(TARGET vtrans::cuda PROPERTY INTERFACE_COMPILE_FEATURES cuda_std_17)
       set_property(TARGET vtrans::cuda PROPERTY INTERFACE_LINK_LIBRARIES CUDA::cudart CUDA::cublas)
       set(VTRANS_CUDA_FOUND TRUE)
-    else()
-      set(VTRANS_CUDA_FOUND FALSE)
     endif()
+  endif()
+  if(NOT VTRANS_CUDA_FOUND AND NOT VTRANS_QUIET AND "cuda" IN_LIST vtrans_FIND_COMPONENTS)
+    message(STATUS "vtrans: component cuda needs the CUDA language enabled first (enable_language(CUDA)) and the CUDA "
+                   "toolkit; vtrans::cuda not defined")
   endif()
 endif()
 unset(_vtrans_cuda_include)

@@ -1,6 +1,5 @@
 // vtrans eval --model DIR [--task T] --data PATH [--split test] [--baseline]: a trained model's
-// metrics on a task split, and/or the task's trivial baselines. The task plumbing is shared with
-// `vtrans train` (cmd_train.cpp).
+// metrics on a task split, and/or the task's trivial baselines (task_data.hpp).
 #include <boost/program_options.hpp>
 
 #include <iomanip>
@@ -11,16 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
-
-namespace vtrans::cli {
-// Defined in cmd_train.cpp.
-std::map<std::string, double> evaluate_task(const std::string& model_dir, const std::string& task_name, const std::string& data,
-                                            const std::string& split, long batch_size, long max_length, bool pair, bool header,
-                                            bool quiet);
-std::map<std::string, double> baseline_task(const std::string& model_dir, const std::string& task_name, const std::string& data,
-                                            const std::string& train_data, const std::string& split, long max_length, bool pair,
-                                            bool header);
-}  // namespace vtrans::cli
+#include "task_data.hpp"
 
 namespace po = boost::program_options;
 
@@ -64,12 +54,7 @@ int run(int argc, char** argv) {
       ("json", po::bool_switch(&json), "print one JSON object per result")
       ("quiet", po::bool_switch(&quiet), "no progress display");
   po::variables_map vm;
-  po::store(po::parse_command_line(argc, argv, opts), vm);
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!vtrans::cli::parse_options(argc, argv, opts, vm)) return 0;
   if (model.empty() && !baseline_only) throw std::invalid_argument("--model is required (or --baseline-only)");
   if (!baseline_only) print("model", vtrans::cli::evaluate_task(model, task, data, split, batch_size, max_length, pair, header, quiet), json);
   if (baseline || baseline_only) print("baseline", vtrans::cli::baseline_task(model, task, data, train_data, split, max_length, pair, header), json);

@@ -2,6 +2,7 @@
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <string>
 #include <iostream>
 
 #include "command.hpp"
@@ -34,12 +35,17 @@ int run(int argc, char** argv) {
   std::cout << "model        " << model << "\n"
             << "family       " << io::family_name(c.family) << " (" << nn::architecture_name(c.family, head) << ")\n"
             << "hidden       " << c.hidden_size << ", head_dim " << c.head_dim << ", vocab " << c.vocab_size << "\n"
-            << "layers       " << c.num_layers << "\n"
-            << "  layer  heads  kv_heads  ffn    attention  mlp\n";
+            << "layers       " << c.num_layers << "\n";
+  bool windows = false;  // a column of its own only for models with sliding windows
+  for (const auto& l : c.layers) windows = windows || l.window > 0;
+  std::cout << "  layer  heads  kv_heads  ffn    attention  mlp" << (windows ? "      window" : "") << "\n";
   for (std::size_t i = 0; i < c.layers.size(); ++i) {
     const auto& l = c.layers[i];
-    std::printf("  %5zu  %5lld  %8lld  %5lld  %-9s  %s\n", i, (long long)l.heads, (long long)l.kv_heads, (long long)l.intermediate,
-                l.has_attention ? "yes" : "removed", l.has_mlp ? "yes" : "removed");
+    std::printf("  %5zu  %5lld  %8lld  %5lld  %-9s  ", i, (long long)l.heads, (long long)l.kv_heads, (long long)l.intermediate,
+                l.has_attention ? "yes" : "removed");
+    const char* mlp = l.has_mlp ? "yes" : "removed";
+    if (windows) std::printf("%-7s  %6s\n", mlp, l.window > 0 ? std::to_string(l.window).c_str() : "-");
+    else std::printf("%s\n", mlp);
   }
   std::cout << "parameters   " << millions(double(m.total_params())) << " (" << m.total_params() << "; embeddings " << m.embedding_params
             << ", layers " << m.layer_params << ", head " << m.head_params << ")\n"

@@ -51,12 +51,10 @@ int run(int argc, char** argv) {
     ko.exclude = special;
     keywords = prune::select_keywords(cli::encode_task_split(model, task, data, "train").sequences, ko);
   }
-  const auto config = io::load_config((fs::path(model) / "config.json").string());
-  const prune::attention_probe probe = nn::with_family(config.family, [&](auto family) {
-    auto m = nn::load_pretrained<decltype(family)>(model);
-    return prune::probe_attention(m, prune::probe_batches(split_data.sequences, batch_size, split_data.max_length, split_data.pad_id),
-                                  special, prune::keyword_ids(keywords));
-  });
+  const auto m = nn::load_pretrained<nn::any_family>(model);
+  const prune::attention_probe probe =
+      prune::probe_attention(m, prune::probe_batches(split_data.sequences, batch_size, split_data.max_length, split_data.pad_id), special,
+                             prune::keyword_ids(keywords));
   nlohmann::json j = prune::probe_json(probe);
   j["keywords"] = prune::keywords_json(keywords);
   viz::heatmap_options ho;

@@ -11,6 +11,7 @@
 
 #include "command.hpp"
 #include "task_data.hpp"
+#include "tokenizer_files.hpp"
 #include "vtrans/io/atomic_file.hpp"
 #include "vtrans/masks/policies.hpp"
 #include "vtrans/nn/load.hpp"
@@ -31,14 +32,6 @@ struct prune_args {
   bool no_embeddings = false, quiet = false;
   vtrans::index seq_len = 0;
 };
-
-// Copies the tokenizer and training arguments next to the pruned weights, so that the folder is
-// as usable as the teacher's.
-void copy_side_files(const std::string& from, const std::string& to) {
-  for (const char* f : {"vocab.txt", "vocab.json", "merges.txt", "tokenizer.json", "tokenizer.model", "tokenizer_config.json",
-                        "special_tokens_map.json", "encoder.json", "vocab.bpe", "training_args.json"})
-    if (fs::is_regular_file(fs::path(from) / f)) fs::copy_file(fs::path(from) / f, fs::path(to) / f, fs::copy_options::overwrite_existing);
-}
 
 std::string policy_names() {
   std::string names;
@@ -67,8 +60,9 @@ void add_policy_settings(po::options_description& opts, std::map<std::string, do
   });
 }
 
-template <class Family>
-int prune_family(const prune_args& a) {
+// One compiled pruning run for every family: the teacher's family comes from its config.
+int prune_model(const prune_args& a) {
+  using Family = nn::any_family;
   auto teacher = nn::load_pretrained<Family>(a.model);
   const cli::task_split train = cli::encode_task_split(a.model, a.task, a.data, "train");
   data::collate_options col;
@@ -99,7 +93,7 @@ int prune_family(const prune_args& a) {
 
   fs::create_directories(a.out);
   prune::save_pruned(r->model, r->kept, teacher.config(), a.out);
-  copy_side_files(a.model, a.out);
+  cli::copy_tokenizer_files(a.model, a.out, {"training_args.json"});  // as usable as the teacher's folder
 
   // metric of both models on the evaluation split, latency on a batch of full-length inputs
   const auto metric_of = [&](const std::string& dir) {
@@ -171,8 +165,7 @@ int run(int argc, char** argv) {
   if (a.multipliers == "adam") o.multipliers = masks::multiplier_rule::adam_ascent;
   else if (a.multipliers == "settling") o.multipliers = masks::multiplier_rule::settling;
   else if (!a.multipliers.empty()) throw std::invalid_argument("--multipliers must be settling or adam, not \"" + a.multipliers + "\"");
-  const auto config = io::load_config((fs::path(a.model) / "config.json").string());
-  return nn::with_family(config.family, [&](auto family) { return prune_family<decltype(family)>(a); });
+  return prune_model(a);
 }
 
 const bool registered = cli::add("prune", "prune a model to a budget with VTrans or a baseline, and export it", run);

@@ -35,12 +35,8 @@ int run(int argc, char** argv) {
     ("decode", "the reverse: each input line holds space-separated ids; print the text")
     ("info", "print the tokenizer kind, vocabulary size and special ids, then exit");
   po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(opts).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << "usage: vtrans tokenize --tokenizer DIR (--text TEXT | --text-file FILE) [options]\n\n" << opts << "\n";
+  if (!vtrans::cli::parse_options(argc, argv, opts, vm, "usage: vtrans tokenize --tokenizer DIR (--text TEXT | --text-file FILE) [options]\n\n"))
     return 0;
-  }
   if (dir.empty()) {
     std::cerr << "vtrans tokenize: --tokenizer DIR is required (see --help)\n";
     return 2;

@@ -25,13 +25,13 @@ inline bool add(const std::string& name, const std::string& summary, std::functi
   return true;
 }
 
-// Parses a subcommand's options; on --help prints them and returns false (the command then
-// exits 0). Missing required options throw after --help has had its chance.
+// Parses a subcommand's options; on --help prints `usage` and the options and returns false (the
+// command then exits 0). Missing required options throw after --help has had its chance.
 inline bool parse_options(int argc, char** argv, const boost::program_options::options_description& opts,
-                          boost::program_options::variables_map& vm) {
+                          boost::program_options::variables_map& vm, const std::string& usage = "") {
   boost::program_options::store(boost::program_options::parse_command_line(argc, argv, opts), vm);
   if (vm.count("help")) {
-    std::cout << opts << "\n";
+    std::cout << usage << opts << "\n";
     return false;
   }
   boost::program_options::notify(vm);

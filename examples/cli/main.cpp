@@ -1,7 +1,10 @@
 // vtrans: the command-line program. Subcommands live in cmd_*.cpp beside this file.
 #include <exception>
 #include <iostream>
+#include <new>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "command.hpp"
 #include "vtrans/tensor/openblas_runtime.hpp"
@@ -38,10 +41,16 @@ int main(int argc, char** argv) {
     std::cerr << "vtrans: unknown command '" << first << "' (see vtrans --help)\n";
     return 2;
   }
+  // Loaders throw vtrans::error with the file and field; these catches are the last resort for
+  // what escapes elsewhere.
   try {
     return it->second.run(argc - 1, argv + 1);
+  } catch (const std::bad_alloc&) {
+    std::cerr << "vtrans " << first << ": out of memory (a size in the input is larger than this machine can hold)\n";
+  } catch (const nlohmann::json::exception& e) {
+    std::cerr << "vtrans " << first << ": unexpected JSON content: " << e.what() << "\n";
   } catch (const std::exception& e) {
     std::cerr << "vtrans " << first << ": " << e.what() << "\n";
-    return 1;
   }
+  return 1;
 }

@@ -9,7 +9,7 @@
 #include "support/backends.hpp"
 #include "support/random.hpp"
 #include "support/xblas_reference.hpp"
-#include "vtrans/vtrans.hpp"
+#include "vtrans/autodiff/autodiff.hpp"
 
 using namespace vtrans;
 using namespace vtrans::autodiff;
@@ -111,6 +111,72 @@ TEST_CASE_TEMPLATE("attention equals the naive per-head computation", B, VTRANS_
             CHECK(ph[std::size_t(((b * heads + h) * len + i) * len + j)] == doctest::Approx(want));
           }
         }
+  }
+}
+
+// The attention kernels with a sliding window: query i (shift = k_len - q_len) sees key j iff the key
+// is not padding, (not causal or j <= i + shift) and j > i + shift - window.
+TEST_CASE_TEMPLATE("sliding-window attention equals the naive computation", B, VTRANS_TEST_BACKENDS) {
+  struct config { vtrans::index batch, q_len, k_len, heads, kv, d, window; bool causal, padded; };
+  for (config c : {config{2, 7, 7, 4, 2, 3, 3, true, true},    // window shorter than the sequence
+                   config{2, 4, 9, 2, 2, 3, 2, false, true},   // not causal, more keys than queries
+                   config{1, 3, 8, 2, 1, 4, 4, true, false},   // causal with more keys than queries
+                   config{2, 6, 6, 2, 2, 2, 1, true, true}}) { // each query sees itself (or nothing)
+    attention_dims dims;
+    dims.batch = c.batch; dims.q_len = c.q_len; dims.k_len = c.k_len; dims.heads = c.heads; dims.kv_heads = c.kv;
+    dims.head_dim = c.d; dims.causal = c.causal; dims.window = c.window; dims.scale = 1.0 / std::sqrt(double(c.d));
+    dims.ldq = dims.ldo = c.heads * c.d; dims.ldk = dims.ldv = c.kv * c.d;
+    const auto qh = testing::random_values<double>(c.batch * c.q_len * dims.ldq, 20);
+    const auto kh = testing::random_values<double>(c.batch * c.k_len * dims.ldk, 21);
+    const auto vh = testing::random_values<double>(c.batch * c.k_len * dims.ldv, 22);
+    std::vector<std::int32_t> mask(std::size_t(c.batch * c.k_len), 1);
+    if (c.padded)  // batch b pads its last b + 1 keys
+      for (vtrans::index b = 0; b < c.batch; ++b)
+        for (vtrans::index j = c.k_len - 1 - b; j < c.k_len; ++j) mask[std::size_t(b * c.k_len + j)] = 0;
+    const auto q = tensor<double, B>::from_host(shape{vtrans::index(qh.size())}, qh), k = tensor<double, B>::from_host(shape{vtrans::index(kh.size())}, kh),
+               v = tensor<double, B>::from_host(shape{vtrans::index(vh.size())}, vh);
+    const auto m = tensor<std::int32_t, B>::from_host(shape{vtrans::index(mask.size())}, mask);
+    tensor<double, B> probs(shape{dims.probs_numel()}), out(shape{c.batch * c.q_len * dims.ldo});
+    B::attention_forward(dims, q.data(), k.data(), v.data(), c.padded ? m.data() : nullptr, probs.data(), out.data());
+    const auto ph = probs.to_host(), oh = out.to_host();
+    const vtrans::index shift = c.k_len - c.q_len;
+    for (vtrans::index b = 0; b < c.batch; ++b)
+      for (vtrans::index h = 0; h < c.heads; ++h)
+        for (vtrans::index i = 0; i < c.q_len; ++i) {
+          const vtrans::index g = h / (c.heads / c.kv);
+          std::vector<double> w(std::size_t(c.k_len), 0.0);
+          std::vector<bool> on(std::size_t(c.k_len), false);
+          double mx = -1e300, z = 0;
+          for (vtrans::index j = 0; j < c.k_len; ++j) {
+            on[std::size_t(j)] = mask[std::size_t(b * c.k_len + j)] && (!c.causal || j <= i + shift) && j > i + shift - c.window;
+            if (!on[std::size_t(j)]) continue;
+            double dot = 0;
+            for (vtrans::index e = 0; e < c.d; ++e)
+              dot += qh[std::size_t((b * c.q_len + i) * dims.ldq + h * c.d + e)] * kh[std::size_t((b * c.k_len + j) * dims.ldk + g * c.d + e)];
+            w[std::size_t(j)] = dot * dims.scale;
+            mx = std::max(mx, w[std::size_t(j)]);
+          }
+          for (vtrans::index j = 0; j < c.k_len; ++j)
+            if (on[std::size_t(j)]) z += std::exp(w[std::size_t(j)] - mx);
+          for (vtrans::index j = 0; j < c.k_len; ++j) {
+            const double want = on[std::size_t(j)] ? std::exp(w[std::size_t(j)] - mx) / z : 0.0;
+            w[std::size_t(j)] = want;
+            CHECK(ph[std::size_t(((b * c.heads + h) * c.q_len + i) * c.k_len + j)] == doctest::Approx(want));
+          }
+          for (vtrans::index e = 0; e < c.d; ++e) {
+            double o = 0;
+            for (vtrans::index j = 0; j < c.k_len; ++j) o += w[std::size_t(j)] * vh[std::size_t((b * c.k_len + j) * dims.ldv + g * c.d + e)];
+            CHECK(oh[std::size_t((b * c.q_len + i) * dims.ldo + h * c.d + e)] == doctest::Approx(o));
+          }
+        }
+    // a window as long as the keys changes nothing
+    tensor<double, B> unlimited(shape{dims.probs_numel()}), out2(shape{c.batch * c.q_len * dims.ldo}), wide(shape{dims.probs_numel()});
+    attention_dims plain = dims, long_window = dims;
+    plain.window = 0;
+    long_window.window = c.k_len;
+    B::attention_forward(plain, q.data(), k.data(), v.data(), c.padded ? m.data() : nullptr, unlimited.data(), out2.data());
+    B::attention_forward(long_window, q.data(), k.data(), v.data(), c.padded ? m.data() : nullptr, wide.data(), out2.data());
+    CHECK(wide.to_host() == unlimited.to_host());
   }
 }
 

@@ -4,7 +4,8 @@
 
 #include "support/backends.hpp"
 #include "support/random.hpp"
-#include "vtrans/vtrans.hpp"
+#include "vtrans/autodiff/autodiff.hpp"
+#include "vtrans/autodiff/gradcheck.hpp"
 
 using namespace vtrans;
 using namespace vtrans::autodiff;
@@ -117,6 +118,55 @@ TEST_CASE_TEMPLATE("gradcheck: attention with padding, causal masks and grouped 
                   {rnd<B>(shape{c.batch, c.q_len, c.heads * c.head_dim}, 1),
                    rnd<B>(shape{c.batch, c.k_len, c.kv_heads * c.head_dim}, 2),
                    rnd<B>(shape{c.batch, c.k_len, c.kv_heads * c.head_dim}, 3)});
+  }
+}
+
+// The attention kernels' backward pass with a sliding window, against central differences of the
+// forward kernel: loss = sum(out * w) for fixed random w, so dloss/dout = w.
+TEST_CASE_TEMPLATE("gradcheck: attention kernels with sliding windows", B, VTRANS_TEST_BACKENDS) {
+  struct config { vtrans::index batch, q_len, k_len, heads, kv, d, window; bool causal; };
+  for (config c : {config{2, 5, 5, 2, 1, 3, 2, true}, config{1, 3, 6, 2, 2, 2, 3, false}, config{1, 4, 7, 2, 1, 3, 3, true}}) {
+    attention_dims dims;
+    dims.batch = c.batch; dims.q_len = c.q_len; dims.k_len = c.k_len; dims.heads = c.heads; dims.kv_heads = c.kv;
+    dims.head_dim = c.d; dims.causal = c.causal; dims.window = c.window; dims.scale = 1.0 / std::sqrt(double(c.d));
+    dims.ldq = dims.ldo = c.heads * c.d; dims.ldk = dims.ldv = c.kv * c.d;
+    std::vector<std::int32_t> mask(std::size_t(c.batch * c.k_len), 1);
+    mask.back() = 0;  // one padded key
+    const auto m = tensor<std::int32_t, B>::from_host(shape{vtrans::index(mask.size())}, mask);
+    std::vector<std::vector<double>> in = {testing::random_values<double>(c.batch * c.q_len * dims.ldq, 30),
+                                           testing::random_values<double>(c.batch * c.k_len * dims.ldk, 31),
+                                           testing::random_values<double>(c.batch * c.k_len * dims.ldv, 32)};
+    const auto w = tensor<double, B>::from_host(shape{c.batch * c.q_len * dims.ldo}, testing::random_values<double>(c.batch * c.q_len * dims.ldo, 33));
+    const auto wh = w.to_host();
+    auto upload = [](const std::vector<double>& v) { return tensor<double, B>::from_host(shape{vtrans::index(v.size())}, v); };
+    tensor<double, B> probs(shape{dims.probs_numel()}), out(shape{vtrans::index(wh.size())});
+    auto loss = [&] {
+      const auto q = upload(in[0]), k = upload(in[1]), v = upload(in[2]);
+      B::attention_forward(dims, q.data(), k.data(), v.data(), m.data(), probs.data(), out.data());
+      const auto oh = out.to_host();
+      double l = 0;
+      for (std::size_t i = 0; i < oh.size(); ++i) l += oh[i] * wh[i];
+      return l;
+    };
+    loss();
+    const auto q = upload(in[0]), k = upload(in[1]), v = upload(in[2]);
+    std::vector<tensor<double, B>> grads;
+    for (const auto& x : in) grads.push_back(tensor<double, B>::zeros(shape{vtrans::index(x.size())}));
+    B::attention_backward(dims, q.data(), k.data(), v.data(), probs.data(), w.data(), grads[0].data(), grads[1].data(), grads[2].data());
+    const char* names[] = {"dq", "dk", "dv"};
+    for (std::size_t t = 0; t < 3; ++t) {
+      const auto analytic = grads[t].to_host();
+      for (std::size_t i = 0; i < in[t].size(); ++i) {
+        const double x0 = in[t][i], h = 1e-6;
+        in[t][i] = x0 + h;
+        const double up = loss();
+        in[t][i] = x0 - h;
+        const double down = loss();
+        in[t][i] = x0;
+        INFO(names[t] << "[" << i << "] window " << c.window);
+        CHECK(analytic[i] == doctest::Approx((up - down) / (2 * h)).epsilon(1e-5).scale(1e-1));
+      }
+    }
   }
 }
 

@@ -3,7 +3,7 @@
 
 #include "support/backends.hpp"
 #include "support/random.hpp"
-#include "vtrans/vtrans.hpp"
+#include "vtrans/autodiff/autodiff.hpp"
 
 using namespace vtrans;
 using namespace vtrans::autodiff;

@@ -136,5 +136,5 @@ TEST_CASE("glue: malformed rows name file and line") {
   }
   d.write("STS-B/dev.tsv", "h\n0\tg\tf\ty\to\ts1\ts2\tA.\tB.\tfive\n");
   CHECK_THROWS_AS(load_glue(glue_task::stsb, d.path() / "STS-B", "dev"), data_error);
-  CHECK_THROWS_AS(load_glue(glue_task::stsb, d.path() / "STS-B", "train"), data_error);  // missing file
+  CHECK_THROWS_AS(load_glue(glue_task::stsb, d.path() / "STS-B", "train"), vtrans::file_error);  // missing file
 }

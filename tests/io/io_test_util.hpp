@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -55,18 +56,24 @@ inline std::string safetensors_bytes(const std::string& header, const std::strin
   return le64(header.size()) + header + buffer;
 }
 
-template <class F>
-std::string format_error_of(F&& f) {
+// The message of the exception E that f throws; anything else, or nothing, fails the test.
+template <class E, class F>
+std::string error_of(F&& f) {
   try {
     f();
-  } catch (const vtrans::io::format_error& e) {
+  } catch (const E& e) {
     return e.what();
   } catch (const std::exception& e) {
-    FAIL("expected vtrans::io::format_error, got another exception: " << e.what());
+    FAIL("expected another exception type, got: " << std::string(e.what()));
     return {};
   }
-  FAIL("expected vtrans::io::format_error, nothing was thrown");
+  FAIL("expected an exception, nothing was thrown");
   return {};
+}
+
+template <class F>
+std::string format_error_of(F&& f) {
+  return error_of<vtrans::format_error>(std::forward<F>(f));
 }
 
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }

@@ -13,6 +13,9 @@ using json = nlohmann::json;
 
 namespace {
 
+constexpr family bert = vtrans::nn::bert::id, roberta = vtrans::nn::roberta::id, gpt2 = vtrans::nn::gpt2::id,
+                 llama = vtrans::nn::llama::id, qwen2 = vtrans::nn::qwen2::id, mistral = vtrans::nn::mistral::id;
+
 // config.json files as published on the Hugging Face hub.
 const char* bert_base_uncased = R"({
   "architectures": ["BertForMaskedLM"], "attention_probs_dropout_prob": 0.1, "gradient_checkpointing": false,
@@ -50,6 +53,43 @@ const char* llama3_8b_instruct = R"({
   "rope_scaling": null, "rope_theta": 500000.0, "tie_word_embeddings": false, "torch_dtype": "bfloat16",
   "transformers_version": "4.40.0.dev0", "use_cache": true, "vocab_size": 128256})";
 
+const char* qwen2_0_5b = R"({
+  "architectures": ["Qwen2ForCausalLM"], "attention_dropout": 0.0, "bos_token_id": 151643, "eos_token_id": 151643,
+  "hidden_act": "silu", "hidden_size": 896, "initializer_range": 0.02, "intermediate_size": 4864,
+  "max_position_embeddings": 131072, "max_window_layers": 24, "model_type": "qwen2", "num_attention_heads": 14,
+  "num_hidden_layers": 24, "num_key_value_heads": 2, "rms_norm_eps": 1e-06, "rope_theta": 1000000.0,
+  "sliding_window": 131072, "tie_word_embeddings": true, "torch_dtype": "bfloat16", "transformers_version": "4.40.1",
+  "use_cache": true, "use_sliding_window": false, "vocab_size": 151936})";
+
+const char* qwen2_7b_instruct = R"({
+  "architectures": ["Qwen2ForCausalLM"], "attention_dropout": 0.0, "bos_token_id": 151643, "eos_token_id": 151645,
+  "hidden_act": "silu", "hidden_size": 3584, "initializer_range": 0.02, "intermediate_size": 18944,
+  "max_position_embeddings": 32768, "max_window_layers": 28, "model_type": "qwen2", "num_attention_heads": 28,
+  "num_hidden_layers": 28, "num_key_value_heads": 4, "rms_norm_eps": 1e-06, "rope_scaling": null, "rope_theta": 1000000.0,
+  "sliding_window": null, "tie_word_embeddings": false, "torch_dtype": "bfloat16", "transformers_version": "4.43.1",
+  "use_cache": true, "use_sliding_window": false, "vocab_size": 152064})";
+
+const char* mistral_7b_v01 = R"({
+  "architectures": ["MistralForCausalLM"], "bos_token_id": 1, "eos_token_id": 2, "hidden_act": "silu",
+  "hidden_size": 4096, "initializer_range": 0.02, "intermediate_size": 14336, "max_position_embeddings": 32768,
+  "model_type": "mistral", "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 8,
+  "rms_norm_eps": 1e-05, "rope_theta": 10000.0, "sliding_window": 4096, "tie_word_embeddings": false,
+  "torch_dtype": "bfloat16", "transformers_version": "4.34.0.dev0", "use_cache": true, "vocab_size": 32000})";
+
+const char* mistral_7b_v03 = R"({
+  "architectures": ["MistralForCausalLM"], "attention_dropout": 0.0, "bos_token_id": 1, "eos_token_id": 2,
+  "hidden_act": "silu", "hidden_size": 4096, "initializer_range": 0.02, "intermediate_size": 14336,
+  "max_position_embeddings": 32768, "model_type": "mistral", "num_attention_heads": 32, "num_hidden_layers": 32,
+  "num_key_value_heads": 8, "rms_norm_eps": 1e-05, "rope_theta": 1000000.0, "sliding_window": null,
+  "tie_word_embeddings": false, "torch_dtype": "bfloat16", "transformers_version": "4.42.0.dev0", "use_cache": true,
+  "vocab_size": 32768})";
+
+std::vector<vtrans::index> windows_of(const model_config& c) {
+  std::vector<vtrans::index> v;
+  for (const auto& l : c.layers) v.push_back(l.window);
+  return v;
+}
+
 model_config parse(const std::string& text) { return parse_config(json::parse(text), "test/config.json"); }
 
 std::string parse_error(const std::string& text) {
@@ -66,7 +106,7 @@ std::vector<vtrans::index> heads_of(const model_config& c) {
 
 TEST_CASE("model_config: bert-base-uncased") {
   const auto c = parse(bert_base_uncased);
-  CHECK(c.family == family::bert);
+  CHECK(c.family == bert);
   CHECK(c.model_type == "bert");
   CHECK(c.architectures == std::vector<std::string>{"BertForMaskedLM"});
   CHECK(c.vocab_size == 30522);
@@ -85,7 +125,7 @@ TEST_CASE("model_config: bert-base-uncased") {
   CHECK(c.eos_token_id == -1);
   CHECK(c.rope_theta == 0);
   CHECK(c.tie_word_embeddings);
-  CHECK(c.attention_bias);
+  CHECK(has_bias(c, vtrans::nn::bert::spec.layer.q.bias));  // BERT's projections always have biases
   CHECK(c.num_labels == 2);
   CHECK(c.id2label == std::vector<std::string>{"LABEL_0", "LABEL_1"});
   REQUIRE(c.layers.size() == 12);
@@ -95,7 +135,7 @@ TEST_CASE("model_config: bert-base-uncased") {
 
 TEST_CASE("model_config: roberta-base keeps its 514-row position table") {
   const auto c = parse(roberta_base);
-  CHECK(c.family == family::roberta);
+  CHECK(c.family == roberta);
   CHECK(c.max_positions == 514);
   CHECK(max_sequence_length(c) == 512);  // positions start after the padding index 1
   CHECK(c.type_vocab_size == 1);
@@ -108,7 +148,7 @@ TEST_CASE("model_config: roberta-base keeps its 514-row position table") {
 
 TEST_CASE("model_config: gpt2 attribute names") {
   const auto c = parse(gpt2_small);
-  CHECK(c.family == family::gpt2);
+  CHECK(c.family == gpt2);
   CHECK(c.hidden_size == 768);
   CHECK(c.num_layers == 12);
   CHECK(c.num_heads == 12);
@@ -136,7 +176,7 @@ TEST_CASE("model_config: gpt2 attribute names") {
 
 TEST_CASE("model_config: llama 2 and llama 3") {
   const auto l2 = parse(llama2_7b);
-  CHECK(l2.family == family::llama);
+  CHECK(l2.family == llama);
   CHECK(l2.num_kv_heads == 32);
   CHECK(l2.head_dim == 128);
   CHECK(l2.rope_theta == 10000.0);
@@ -189,6 +229,110 @@ TEST_CASE("model_config: llama defaults and optional keys") {
   CHECK(parse_config(to_json(c), "x") == c);
 }
 
+TEST_CASE("model_config: qwen2 as published, with Qwen2Config's defaults") {
+  const auto q = parse(qwen2_0_5b);
+  CHECK(q.family == qwen2);
+  CHECK(q.num_heads == 14);
+  CHECK(q.num_kv_heads == 2);
+  CHECK(q.head_dim == 64);
+  CHECK(q.rope_theta == 1000000.0);
+  CHECK(q.tie_word_embeddings);
+  CHECK(windows_of(q) == std::vector<vtrans::index>(24, 0));  // use_sliding_window false
+  const auto& spec = vtrans::nn::qwen2::spec;
+  CHECK(has_bias(q, spec.layer.q.bias));  // biases on q, k, v; none on o or the FFN
+  CHECK(has_bias(q, spec.layer.v.bias));
+  CHECK_FALSE(has_bias(q, spec.layer.o.bias));
+  CHECK_FALSE(has_bias(q, spec.layer.up.bias));
+  CHECK_FALSE(parse(qwen2_7b_instruct).tie_word_embeddings);
+  CHECK(parse(qwen2_7b_instruct).eos_token_id == 151645);
+
+  const auto d = default_config(qwen2);
+  CHECK((d.vocab_size == 151936 && d.hidden_size == 4096 && d.intermediate_size == 22016 && d.num_layers == 32 &&
+         d.num_heads == 32 && d.num_kv_heads == 32 && d.max_positions == 32768 && d.norm_eps == 1e-6 &&
+         d.rope_theta == 10000.0 && !d.tie_word_embeddings && d.bos_token_id == -1 && d.eos_token_id == -1 &&
+         d.pad_token_id == -1 && d.activation == "silu"));
+  CHECK(parse(R"({"model_type": "qwen2", "num_key_value_heads": null})").num_kv_heads == 32);  // None: as many as heads
+  // absent, num_key_value_heads is Qwen2Config's 32, not the head count
+  CHECK_ERROR_NAMES(parse_error(R"({"model_type": "qwen2", "num_attention_heads": 16})"), "test/config.json",
+                    "num_key_value_heads (32)", "16");
+}
+
+TEST_CASE("model_config: qwen2 sliding windows on the upper layers, by max_window_layers or layer_types") {
+  auto j = json::parse(qwen2_0_5b);
+  j["use_sliding_window"] = true;
+  j["sliding_window"] = 4096;
+  j["max_window_layers"] = 20;
+  auto c = parse_config(j, "x");
+  for (std::size_t i = 0; i < 24; ++i) CHECK(c.layers[i].window == (i >= 20 ? 4096 : 0));
+  j["max_window_layers"] = 28;  // more than the layers: none
+  CHECK(windows_of(parse_config(j, "x")) == std::vector<vtrans::index>(24, 0));
+  j.erase("max_window_layers");  // Qwen2Config's default is 28
+  CHECK(windows_of(parse_config(j, "x")) == std::vector<vtrans::index>(24, 0));
+  j["sliding_window"] = nullptr;
+  j["max_window_layers"] = 0;
+  CHECK(windows_of(parse_config(j, "x")) == std::vector<vtrans::index>(24, 0));
+
+  // transformers 4.5x / 5 save layer_types, which then decide
+  json t = {{"model_type", "qwen2"}, {"num_hidden_layers", 3}, {"use_sliding_window", true}, {"sliding_window", 8},
+            {"layer_types", {"sliding_attention", "full_attention", "sliding_attention"}}};
+  c = parse_config(t, "x");
+  CHECK(windows_of(c) == std::vector<vtrans::index>{8, 0, 8});
+  const json back = to_json(c);
+  CHECK(back["layer_types"] == t["layer_types"]);
+  CHECK(parse_config(back, "x") == c);
+  t["use_sliding_window"] = false;
+  CHECK(windows_of(parse_config(t, "x")) == std::vector<vtrans::index>{0, 0, 0});
+  t["layer_types"] = {"sliding_attention", "chunked_attention", "full_attention"};
+  CHECK_ERROR_NAMES(format_error_of([&] { parse_config(t, "q/config.json"); }), "q/config.json", "layer_types[1]",
+                    "\"chunked_attention\"");
+  t["layer_types"] = {"full_attention"};
+  CHECK_ERROR_NAMES(format_error_of([&] { parse_config(t, "q/config.json"); }), "q/config.json", "\"layer_types\"", "3 layer types");
+
+  // written back: windowed upper layers as max_window_layers, anything else as layer_types
+  c = parse(R"({"model_type": "qwen2", "num_hidden_layers": 4, "use_sliding_window": true, "sliding_window": 16,
+                "max_window_layers": 1})");
+  json w = to_json(c);
+  CHECK(w["max_window_layers"] == 1);
+  CHECK_FALSE(w.contains("layer_types"));
+  c.layers[2].window = 0;
+  w = to_json(c);
+  CHECK(w["layer_types"] == json{"full_attention", "sliding_attention", "full_attention", "sliding_attention"});
+  CHECK(parse_config(w, "x") == c);
+  c.layers[1].window = 5;
+  CHECK_ERROR_NAMES(format_error_of([&] { to_json(c); }), "different sliding windows");
+  for (auto& l : c.layers) l.window = 0;
+  w = to_json(c);
+  CHECK(w["use_sliding_window"] == false);
+  CHECK(parse_config(w, "x") == c);
+}
+
+TEST_CASE("model_config: mistral as published, with MistralConfig's defaults") {
+  const auto v1 = parse(mistral_7b_v01);
+  CHECK(v1.family == mistral);
+  CHECK(v1.num_kv_heads == 8);
+  CHECK(v1.head_dim == 128);
+  CHECK(v1.rope_theta == 10000.0);
+  CHECK(windows_of(v1) == std::vector<vtrans::index>(32, 4096));
+  CHECK_FALSE(has_bias(v1, vtrans::nn::mistral::spec.layer.q.bias));
+  const auto v3 = parse(mistral_7b_v03);
+  CHECK(windows_of(v3) == std::vector<vtrans::index>(32, 0));  // null: full attention
+  CHECK(v3.rope_theta == 1000000.0);
+  CHECK(v3.vocab_size == 32768);
+  CHECK(to_json(v3)["sliding_window"].is_null());
+
+  const auto d = default_config(mistral);
+  CHECK((d.vocab_size == 32000 && d.hidden_size == 4096 && d.intermediate_size == 14336 && d.num_layers == 32 &&
+         d.num_heads == 32 && d.num_kv_heads == 8 && d.head_dim == 128 && d.max_positions == 131072 && d.norm_eps == 1e-6 &&
+         d.rope_theta == 10000.0 && !d.tie_word_embeddings && d.bos_token_id == 1 && d.eos_token_id == 2 &&
+         d.pad_token_id == -1));
+  CHECK(windows_of(d) == std::vector<vtrans::index>(32, 4096));  // absent: 4096
+  CHECK(parse(R"({"model_type": "mistral", "num_key_value_heads": null})").num_kv_heads == 32);
+  CHECK(parse(R"({"model_type": "mistral", "hidden_size": 1024, "num_attention_heads": 8, "head_dim": 256})").head_dim == 256);
+  CHECK_ERROR_NAMES(parse_error(R"({"model_type": "mistral", "sliding_window": 0})"), "test/config.json", "\"sliding_window\"");
+  CHECK_ERROR_NAMES(parse_error(R"({"model_type": "mistral", "num_attention_heads": 12})"), "test/config.json",
+                    "num_key_value_heads (8)", "12");  // MistralConfig's 8 key/value heads
+}
+
 TEST_CASE("model_config: rope_theta at the top level, in rope_parameters, with rope_scaling") {
   auto theta = [](json j) {
     j["model_type"] = "llama";
@@ -219,17 +363,17 @@ TEST_CASE("model_config: rope_theta at the top level, in rope_parameters, with r
 }
 
 TEST_CASE("model_config: defaults of every family match transformers' config classes") {
-  const auto b = default_config(family::bert);
+  const auto b = default_config(bert);
   CHECK((b.vocab_size == 30522 && b.hidden_size == 768 && b.num_layers == 12 && b.num_heads == 12 &&
          b.intermediate_size == 3072 && b.max_positions == 512 && b.type_vocab_size == 2 && b.norm_eps == 1e-12 &&
          b.pad_token_id == 0 && b.activation == "gelu"));
-  const auto r = default_config(family::roberta);  // RobertaConfig keeps BERT's size defaults
+  const auto r = default_config(roberta);  // RobertaConfig keeps BERT's size defaults
   CHECK((r.vocab_size == 30522 && r.max_positions == 512 && r.type_vocab_size == 2 && r.norm_eps == 1e-12 &&
          r.pad_token_id == 1 && r.bos_token_id == 0 && r.eos_token_id == 2));
-  const auto g = default_config(family::gpt2);
+  const auto g = default_config(gpt2);
   CHECK((g.vocab_size == 50257 && g.max_positions == 1024 && g.hidden_size == 768 && g.intermediate_size == 3072 &&
          g.norm_eps == 1e-5 && g.activation == "gelu_new" && g.bos_token_id == 50256 && g.eos_token_id == 50256));
-  CHECK(default_config(family::llama).num_layers == 32);
+  CHECK(default_config(llama).num_layers == 32);
 }
 
 TEST_CASE("model_config: labels") {
@@ -334,7 +478,7 @@ TEST_CASE("model_config: errors name the file and the key or value") {
 TEST_CASE("model_config: load_config reads files and folders, and rejects malformed JSON") {
   temp_dir d;
   io_test::write_bytes(d.file("config.json"), gpt2_small);
-  CHECK(load_config(d.path.string()).family == family::gpt2);
+  CHECK(load_config(d.path.string()).family == gpt2);
   CHECK(load_config(d.file("config.json")).hidden_size == 768);
 
   const std::string bad = d.file("broken.json");
@@ -381,7 +525,23 @@ TEST_CASE("model_config: to_json writes each family's stock spelling and keeps u
 
 TEST_CASE("model_config: parse(to_json(c)) == c for every family, per-layer sizes included") {
   std::vector<model_config> cases;
-  for (const char* text : {bert_base_uncased, roberta_base, gpt2_small, llama2_7b, llama3_8b_instruct}) cases.push_back(parse(text));
+  for (const char* text : {bert_base_uncased, roberta_base, gpt2_small, llama2_7b, llama3_8b_instruct, qwen2_0_5b, qwen2_7b_instruct,
+                           mistral_7b_v01, mistral_7b_v03})
+    cases.push_back(parse(text));
+
+  auto qwen = parse(qwen2_7b_instruct);  // pruned: groups, FFN, a skipped MLP, windows on the upper layers
+  qwen.layers[3].heads = 14;
+  qwen.layers[3].kv_heads = 2;
+  qwen.layers[5].intermediate = 9000;
+  qwen.layers[6].has_mlp = false;
+  for (std::size_t i = 20; i < qwen.layers.size(); ++i) qwen.layers[i].window = 1024;
+  cases.push_back(qwen);
+  auto mis = parse(mistral_7b_v01);
+  mis.layers[0].kv_heads = 2;
+  mis.layers[0].heads = 8;
+  mis.layers[31].has_attention = false;
+  for (auto& l : mis.layers) l.window = 2048;
+  cases.push_back(mis);
 
   auto bert = parse(bert_base_uncased);  // pruned: heads, FFN, a skipped attention
   bert.layers[0].heads = bert.layers[0].kv_heads = 9;

@@ -1,20 +1,22 @@
 // A model with deterministic masks and its compacted model compute the same function, and the
-// compacted model has exactly the parameter count its sizes predict, for every family.
+// compacted model has exactly the parameter count its sizes predict and the masks promised, for
+// every checkpoint of every family.
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <fstream>
 
+#include "reference/golden_models.hpp"
 #include "support/backends.hpp"
 #include "vtrans/nn/load.hpp"
 #include "vtrans/prune/compact.hpp"
-#include "vtrans/prune/cost.hpp"
+#include "vtrans/prune/budget.hpp"
 #include "vtrans/prune/export.hpp"
 
 using namespace vtrans;
 
 namespace {
-const std::string models_dir = std::string(VTRANS_TEST_DATA_DIR) + "/models/";
+const std::string models_dir = vtrans_test::models_dir();
 
 nn::batch_input sample_batch(const io::model_config& c, std::uint64_t seed) {
   nn::batch_input in;
@@ -59,10 +61,10 @@ nn::transformer<Family, masks::vib, B, float> load_masked(const std::string& nam
   return masked;
 }
 
-template <class Family, class B>
+template <class B>
 void check_compaction(const std::string& name, std::uint64_t seed) {
   INFO("model " << name << " seed " << seed);
-  auto masked = load_masked<Family, B>(name);
+  auto masked = load_masked<nn::any_family, B>(name);
   const auto& config = masked.config();
   const auto head = masked.head();
   auto& m = masked.masks();
@@ -73,29 +75,43 @@ void check_compaction(const std::string& name, std::uint64_t seed) {
   }
   randomise(m.attention, seed + 2, 0.8, false);
   randomise(m.mlp, seed + 3, 0.8, false);
+  const auto promised = prune::predicted_cost(masked, 6);
   auto small = prune::compact(masked);
 
   const auto in = sample_batch(config, seed);
   autodiff::no_record guard;
-  const auto want = masked.forward(in).logits.value().to_host();
+  auto want = masked.forward(in).logits.value().to_host();
   const auto got = small.forward(in).logits.value().to_host();
+  const auto kept = prune::kept_of(masked);
+  INFO("hidden units kept: " << kept.hidden.size());
+  if (head == nn::head_kind::base) {
+    // The output is the hidden state: its kept units, where a final norm's mask scale (which
+    // compaction folds into a head) is still applied.
+    std::vector<float> on_kept;
+    const std::size_t D = std::size_t(config.hidden_size);
+    const bool final_norm = masked.spec().model.final_norm.present();
+    for (std::size_t row = 0; row < want.size() / D; ++row)
+      for (std::size_t j = 0; j < kept.hidden.size(); ++j)
+        on_kept.push_back(float(want[row * D + std::size_t(kept.hidden[j])] / (final_norm ? kept.hidden_scale[j] : 1.0)));
+    want = on_kept;
+  }
   REQUIRE(want.size() == got.size());
   double worst = 0, scale = 0;
   for (std::size_t i = 0; i < want.size(); ++i) scale = std::max(scale, double(std::abs(want[i])));
   for (std::size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::abs(double(want[i]) - got[i]) / std::max(1e-3, scale));
   CHECK(worst <= 1e-5);
   CHECK(small.parameter_count() == prune::cost(small.config(), head, in.seq).total_params());
-  CHECK(small.config().hidden_size == vtrans::index(prune::kept_of(masked).hidden.size()));
+  CHECK(promised.params == double(small.parameter_count()));  // the budget's prediction is exact
+  CHECK(promised.flops == doctest::Approx(prune::cost(small.config(), head, in.seq).flops_per_token()));
+  CHECK(small.config().hidden_size == vtrans::index(kept.hidden.size()));
 }
 }  // namespace
 
 TEST_CASE_TEMPLATE("compaction preserves the function of the masked model", B, VTRANS_TEST_BACKENDS) {
-  for (std::uint64_t seed : {1u, 2u, 3u}) {
-    for (const char* name : {"bert-cls", "bert-mlm", "bert-token-cls", "bert-pruned-heads"}) check_compaction<nn::bert, B>(name, seed);
-    check_compaction<nn::roberta, B>("roberta-cls", seed);
-    for (const char* name : {"gpt2-lm", "gpt2-cls"}) check_compaction<nn::gpt2, B>(name, seed);
-    for (const char* name : {"llama-gqa", "llama-hetero"}) check_compaction<nn::llama, B>(name, seed);
-  }
+  const auto names = vtrans_test::golden_models();
+  REQUIRE(names.size() >= 15);
+  for (std::uint64_t seed : {1u, 2u, 3u})
+    for (const auto& name : names) check_compaction<B>(name, seed);
 }
 
 namespace {
@@ -142,6 +158,8 @@ TEST_CASE("head-only pruning exports stock pruned_heads; other pruning per-layer
   check_heads_only_export<nn::bert>("bert-cls", {{true, false, true, false}, {true, true, true, true}}, R"({"0":[1,3]})");
   check_heads_only_export<nn::gpt2>("gpt2-lm", {{false, true, true, true}, {true, true, false, true}}, R"({"0":[0],"1":[2]})");
   check_heads_only_export<nn::roberta>("roberta-cls", {{true, true, false, true}, {true, true, true, true}}, "", true);
-  // grouped-query attention has no pruned_heads in transformers
+  // grouped-query attention has no pruned_heads in transformers: groups are kept whole, sizes per layer
   check_heads_only_export<nn::llama>("llama-gqa", {{true, false}, {true, true}}, "");
+  check_heads_only_export<nn::qwen2>("qwen2-window", {{true}, {true}, {true}}, "", true);
+  check_heads_only_export<nn::mistral>("mistral-lm", {{false, true}, {true, true}}, "");
 }

@@ -186,9 +186,10 @@ def silu(x):
     return x * torch.sigmoid(x)
 
 
-def attention(q, k, v, n_heads, n_kv, head_dim, key_mask, causal, rope=None, head_mask=None):
+def attention(q, k, v, n_heads, n_kv, head_dim, key_mask, causal, rope=None, head_mask=None, window=None):
     """q [B,S,nh*hd], k/v [B,S,nkv*hd]; key_mask [B,S] (1 keep); returns [B,S,nh*hd].
-    Masked scores are excluded exactly (HF adds finfo.min, whose exp underflows to exactly 0)."""
+    Masked scores are excluded exactly (HF adds finfo.min, whose exp underflows to exactly 0).
+    window: sliding window, query i sees keys j with i - window < j (masking_utils.sliding_window_overlay)."""
     B, S, _ = q.shape
     q = q.view(B, S, n_heads, head_dim).transpose(1, 2)
     k = k.view(B, S, n_kv, head_dim).transpose(1, 2)
@@ -205,6 +206,9 @@ def attention(q, k, v, n_heads, n_kv, head_dim, key_mask, causal, rope=None, hea
     allowed = key_mask.bool()[:, None, None, :].expand(B, 1, S, S)
     if causal:
         allowed = allowed & torch.ones(S, S, dtype=torch.bool).tril()[None, None]
+    if window is not None:
+        i, j = torch.arange(S)[:, None], torch.arange(S)[None, :]
+        allowed = allowed & (j > i - window)[None, None]
     assert allowed.any(-1).all(), "fully masked query row"
     scores = scores.masked_fill(~allowed, float("-inf"))
     p = torch.softmax(scores, dim=-1)
@@ -408,7 +412,9 @@ def llama_dims(cfg, l):
     return H, hd, nh, nkv, ff, layer_skips(cfg, l)
 
 
-def llama_model(W, cfg, ids, mask):
+def llama_model(W, cfg, ids, mask, windows=None):
+    """LlamaModel; also Qwen2Model (q/k/v biases, found in W) and MistralModel. windows: per-layer
+    sliding window or None (full causal attention)."""
     B, S = ids.shape
     eps = cfg["rms_norm_eps"]
     x = W["model.embed_tokens.weight"][ids]
@@ -419,12 +425,10 @@ def llama_model(W, cfg, ids, mask):
         L = "model.layers.%d." % l
         if "attention" not in skips:
             h = rms_norm(x, W[L + "input_layernorm.weight"], eps)
-            q = linear(h, W[L + "self_attn.q_proj.weight"])
-            k = linear(h, W[L + "self_attn.k_proj.weight"])
-            v = linear(h, W[L + "self_attn.v_proj.weight"])
+            q, k, v = (linear(h, W[L + "self_attn.%s_proj.weight" % n], W.get(L + "self_attn.%s_proj.bias" % n)) for n in "qkv")
             assert q.shape[-1] == nh * hd and k.shape[-1] == nkv * hd
-            a = attention(q, k, v, nh, nkv, hd, mask, causal=True, rope=rope)
-            x = x + linear(a, W[L + "self_attn.o_proj.weight"])
+            a = attention(q, k, v, nh, nkv, hd, mask, causal=True, rope=rope, window=windows[l] if windows else None)
+            x = x + linear(a, W[L + "self_attn.o_proj.weight"], W.get(L + "self_attn.o_proj.bias"))
         if "mlp" not in skips:
             h = rms_norm(x, W[L + "post_attention_layernorm.weight"], eps)
             assert W[L + "mlp.gate_proj.weight"].shape[0] == ff
@@ -441,7 +445,7 @@ def llama_lm_head(W, cfg, x):
     return linear(x, w)
 
 
-def make_llama_weights(rng, cfg):
+def make_llama_weights(rng, cfg, qkv_bias=False):
     V = cfg["vocab_size"]
     W = collections.OrderedDict()
     H = cfg["hidden_size"]
@@ -455,6 +459,10 @@ def make_llama_weights(rng, cfg):
             W[L + "self_attn.k_proj.weight"] = rng.normal(nkv * hd, H, std=0.25)
             W[L + "self_attn.v_proj.weight"] = rng.normal(nkv * hd, H, std=0.3)
             W[L + "self_attn.o_proj.weight"] = rng.normal(H, nh * hd, std=0.3)
+            if qkv_bias:  # Qwen2: biases on q, k and v only
+                W[L + "self_attn.q_proj.bias"] = rng.normal(nh * hd, std=0.3)
+                W[L + "self_attn.k_proj.bias"] = rng.normal(nkv * hd, std=0.3)
+                W[L + "self_attn.v_proj.bias"] = rng.normal(nkv * hd, std=0.3)
         if "mlp" not in skips:  # a skipped MLP also drops its post_attention_layernorm
             W[L + "post_attention_layernorm.weight"] = rng.normal(H, std=0.2, mean=1.0)
             W[L + "mlp.gate_proj.weight"] = rng.normal(ff, H, std=0.3)
@@ -523,15 +531,22 @@ def check_gpt2_vs_torch_layer(W, cfg, ids, mask, p):
     return F.layer_norm(x, (H,), W[p + "ln_f.weight"], W[p + "ln_f.bias"], eps)
 
 
-def meta_llama_logits(W, cfg, ids, mask):
+def meta_llama_logits(W, cfg, ids, mask, windows=None):
     """Meta-style LLaMA: q/k rows converted back to Meta's interleaved layout (inverse of
-    convert_llama_weights_to_hf.permute), complex-number RoPE, per-(batch, head) loops."""
+    convert_llama_weights_to_hf.permute), complex-number RoPE, per-(batch, head) loops over the
+    keys each query sees (causal, not padding, within the sliding window when there is one)."""
     B, S = ids.shape
     eps = cfg["rms_norm_eps"]
     theta = rope_theta_of(cfg)
 
     def unpermute(w, n_heads, hd):
-        return w.view(n_heads, 2, hd // 2, w.shape[1]).transpose(1, 2).reshape(n_heads * hd, w.shape[1])
+        return w.view(n_heads, 2, hd // 2, -1).transpose(1, 2).reshape(n_heads * hd, *w.shape[1:])
+
+    def bias(name, n_heads=None, hd=None):
+        b = W.get(name, None)
+        if b is None:
+            return 0.0
+        return unpermute(b[:, None], n_heads, hd)[:, 0] if n_heads else b
 
     def rms(t, w):
         return w * (t / torch.sqrt(t.pow(2).mean(-1, keepdim=True) + eps))
@@ -546,9 +561,10 @@ def meta_llama_logits(W, cfg, ids, mask):
             h = rms(x, W[L + "input_layernorm.weight"])
             wq = unpermute(W[L + "self_attn.q_proj.weight"], nh, hd)
             wk = unpermute(W[L + "self_attn.k_proj.weight"], nkv, hd)
-            xq = (h @ wq.t()).view(B, S, nh, hd)
-            xk = (h @ wk.t()).view(B, S, nkv, hd)
-            xv = (h @ W[L + "self_attn.v_proj.weight"].t()).view(B, S, nkv, hd)
+            xq = (h @ wq.t() + bias(L + "self_attn.q_proj.bias", nh, hd)).view(B, S, nh, hd)
+            xk = (h @ wk.t() + bias(L + "self_attn.k_proj.bias", nkv, hd)).view(B, S, nkv, hd)
+            xv = (h @ W[L + "self_attn.v_proj.weight"].t() + bias(L + "self_attn.v_proj.bias")).view(B, S, nkv, hd)
+            win = windows[l] if windows else None
             xq = torch.view_as_real(torch.view_as_complex(xq.reshape(B, S, nh, hd // 2, 2).contiguous()) * cis[None, :, None]).reshape(B, S, nh, hd)
             xk = torch.view_as_real(torch.view_as_complex(xk.reshape(B, S, nkv, hd // 2, 2).contiguous()) * cis[None, :, None]).reshape(B, S, nkv, hd)
             out = torch.zeros(B, S, nh, hd, dtype=x.dtype)
@@ -556,12 +572,12 @@ def meta_llama_logits(W, cfg, ids, mask):
                 for hh in range(nh):
                     kv = hh // (nh // nkv)
                     for i in range(S):
-                        js = [j for j in range(i + 1) if mask[b, j] == 1]
+                        js = [j for j in range(i + 1) if mask[b, j] == 1 and (win is None or j > i - win)]
                         s = torch.stack([xq[b, i, hh] @ xk[b, j, kv] for j in js]) / math.sqrt(hd)
                         pr = torch.exp(s - s.max())
                         pr = pr / pr.sum()
                         out[b, i, hh] = sum(pr[n] * xv[b, j, kv] for n, j in enumerate(js))
-            x = x + out.reshape(B, S, nh * hd) @ W[L + "self_attn.o_proj.weight"].t()
+            x = x + out.reshape(B, S, nh * hd) @ W[L + "self_attn.o_proj.weight"].t() + bias(L + "self_attn.o_proj.bias")
         if "mlp" not in skips:
             h = rms(x, W[L + "post_attention_layernorm.weight"])
             g = h @ W[L + "mlp.gate_proj.weight"].t()
@@ -1011,9 +1027,9 @@ def llama_config(H=32, L=2, nh=4, nkv=2, ff=64, V=160, **kw):
     return c
 
 
-def llama_checks(cfg, fwd):
+def llama_checks(cfg, fwd, windows=None):
     def meta(W, ids, mask, tt, out, hid):
-        ref = meta_llama_logits(W, cfg, ids, mask)
+        ref = meta_llama_logits(W, cfg, ids, mask, windows)
         m = mask.bool()
         d = max_diff(ref[m], out[m])
         # rope: HF cos/sin in float32 vs Meta-style float64 polar -> ~1e-7 level differences
@@ -1080,9 +1096,103 @@ def model_llama_hetero(out):
                        "head_dim": 8, "rope_theta": 500000.0})
 
 
+def qwen2_config(arch="Qwen2ForCausalLM", H=32, L=2, nh=4, nkv=2, ff=64, V=150, **kw):
+    c = {
+        "architectures": [arch], "attention_dropout": 0.0, "bos_token_id": V - 2, "eos_token_id": V - 1,
+        "hidden_act": "silu", "hidden_size": H, "initializer_range": 0.02, "intermediate_size": ff,
+        "max_position_embeddings": 64, "max_window_layers": L, "model_type": "qwen2", "num_attention_heads": nh,
+        "num_hidden_layers": L, "num_key_value_heads": nkv, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0,
+        "sliding_window": 64, "tie_word_embeddings": False, "torch_dtype": "float32", "transformers_version": TV,
+        "use_cache": True, "use_sliding_window": False, "vocab_size": V,
+    }
+    c.update(kw)
+    return c
+
+
+def qwen2_windows(cfg):
+    """Qwen2Config: sliding_window only with use_sliding_window; then on the layers layer_types marks
+    "sliding_attention", by default those from max_window_layers up."""
+    n = cfg["num_hidden_layers"]
+    if not cfg.get("use_sliding_window", False) or cfg.get("sliding_window") is None:
+        return [None] * n
+    types = cfg.get("layer_types") or ["sliding_attention" if i >= cfg.get("max_window_layers", 28) else "full_attention"
+                                       for i in range(n)]
+    return [cfg["sliding_window"] if t == "sliding_attention" else None for t in types]
+
+
+def window_matters(cfg, fwd_with_windows, wrong_windows):
+    """The goldens must notice a wrong window rule: outputs with `wrong_windows` differ clearly."""
+    def chk(W, ids, mask, tt, out, hid):
+        o2, _ = fwd_with_windows(W, ids, mask, wrong_windows)
+        d = max_diff(o2[mask.bool()], out[mask.bool()])
+        assert d > 1e-2, ("window rule does not matter", d)
+    return chk
+
+
+def emit_rotary_lm(out, name, cfg, W, ids, mask, windows, wrong_windows, golden_extra):
+    def fwd_w(W, ids, mask, wins):
+        x = llama_model(W, cfg, ids, mask, wins)
+        return llama_lm_head(W, cfg, x), x
+
+    def fwd(W, ids, mask, tt):
+        return fwd_w(W, ids, mask, windows)
+
+    emit(out, name, cfg, W, identity, fwd, ids, mask, None, kind="logits [batch, seq, vocab]",
+         checks=llama_checks(cfg, fwd, windows) + [window_matters(cfg, fwd_w, wrong_windows)],
+         golden_extra=dict(golden_extra, windows=windows))
+
+
+def model_qwen2_lm(out):
+    # use_sliding_window false: the small sliding_window must be ignored
+    rng = Rng(113)
+    cfg = qwen2_config(L=2, tie_word_embeddings=True, sliding_window=3, max_window_layers=1)
+    W = make_llama_weights(rng, cfg, qkv_bias=True)
+    ids, mask = make_inputs(rng, 9, [9, 7, 8], 3, cfg["vocab_size"] - 2, 0, bos=cfg["bos_token_id"])
+    windows = qwen2_windows(cfg)
+    assert windows == [None, None]
+    emit_rotary_lm(out, "qwen2-lm", cfg, W, ids, mask, windows, [None, 3],
+                   {"note": "biases on q/k/v only; tied lm_head; use_sliding_window false, so sliding_window 3 is ignored"})
+
+
+def model_qwen2_window(out):
+    # use_sliding_window true: layers from max_window_layers (1) up attend within 3 keys
+    rng = Rng(114)
+    cfg = qwen2_config(L=3, nh=4, nkv=1, ff=48, V=140, use_sliding_window=True, sliding_window=3, max_window_layers=1)
+    W = make_llama_weights(rng, cfg, qkv_bias=True)
+    ids, mask = make_inputs(rng, 9, [9, 7, 8], 3, cfg["vocab_size"] - 2, 0, bos=cfg["bos_token_id"])
+    windows = qwen2_windows(cfg)
+    assert windows == [None, 3, 3]
+    emit_rotary_lm(out, "qwen2-window", cfg, W, ids, mask, windows, [None, None, None],
+                   {"note": "sliding window 3 on layers 1 and 2 (max_window_layers 1); multi-query attention; untied lm_head"})
+
+
+def mistral_config(H=32, L=2, nh=4, nkv=2, ff=48, V=130, **kw):
+    c = {
+        "architectures": ["MistralForCausalLM"], "attention_dropout": 0.0, "bos_token_id": 1, "eos_token_id": 2,
+        "head_dim": H // nh, "hidden_act": "silu", "hidden_size": H, "initializer_range": 0.02, "intermediate_size": ff,
+        "max_position_embeddings": 64, "model_type": "mistral", "num_attention_heads": nh, "num_hidden_layers": L,
+        "num_key_value_heads": nkv, "rms_norm_eps": 1e-5, "rope_theta": 1000000.0, "sliding_window": 4,
+        "tie_word_embeddings": False, "torch_dtype": "float32", "transformers_version": TV, "use_cache": True,
+        "vocab_size": V,
+    }
+    c.update(kw)
+    return c
+
+
+def model_mistral_lm(out):
+    # every layer attends within 4 keys; sequences of 9 tokens
+    rng = Rng(115)
+    cfg = mistral_config()
+    W = make_llama_weights(rng, cfg)
+    ids, mask = make_inputs(rng, 9, [9, 6, 8], 3, cfg["vocab_size"], 0, bos=1)
+    windows = [cfg["sliding_window"]] * cfg["num_hidden_layers"]
+    emit_rotary_lm(out, "mistral-lm", cfg, W, ids, mask, windows, [None] * cfg["num_hidden_layers"],
+                   {"note": "sliding window 4 on every layer, sequence length 9; rms_norm_eps 1e-5"})
+
+
 MODELS = [model_bert_cls, model_bert_oldnames, model_bert_mlm, model_bert_token_cls, model_roberta_cls,
           model_gpt2_lm, model_gpt2_cls, model_llama_gqa, model_llama_hetero, model_bert_pruned,
-          model_llama_sharded, model_gpt2_f16]
+          model_llama_sharded, model_gpt2_f16, model_qwen2_lm, model_qwen2_window, model_mistral_lm]
 
 
 def self_test_primitives():

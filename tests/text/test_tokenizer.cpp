@@ -82,11 +82,11 @@ TEST_CASE("load_tokenizer errors") {
   const auto bad = text_test::scratch("load_bad_json");
   text_test::write(bad / "tokenizer.json", "{\"model\": ");
   msg = text_test::error_of([&] { load_tokenizer(bad); });
-  CHECK(msg.find("tokenizer.json: invalid JSON") != std::string::npos);
+  CHECK(msg.find("tokenizer.json: not valid JSON") != std::string::npos);
 
   text_test::write(bad / "tokenizer.json", R"({"model": {"type": "Unigram", "vocab": []}})");
   msg = text_test::error_of([&] { load_tokenizer(bad); });
-  CHECK(msg.find("unsupported model.type 'Unigram'") != std::string::npos);
+  CHECK(msg.find("unsupported model.type \"Unigram\"") != std::string::npos);
 
   // A SentencePiece-style BPE tokenizer.json falls back to tokenizer.model when present.
   fs::copy_file(data("sentencepiece/tokenizer.model"), bad / "tokenizer.model");

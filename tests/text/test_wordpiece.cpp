@@ -74,7 +74,7 @@ TEST_CASE("wordpiece rejects bad vocab files with file and line") {
   text_test::write(dir / "dup.txt", "[UNK]\na\nb\na\n");
   auto msg = text_test::error_of([&] { wordpiece::from_vocab_file(dir / "dup.txt"); });
   CHECK(msg.find("dup.txt:4") != std::string::npos);
-  CHECK(msg.find("duplicate token 'a'") != std::string::npos);
+  CHECK(msg.find("duplicate token \"a\"") != std::string::npos);
 
   text_test::write(dir / "nounk.txt", "a\nb\n");
   msg = text_test::error_of([&] { wordpiece::from_vocab_file(dir / "nounk.txt"); });
@@ -93,9 +93,9 @@ TEST_CASE("wordpiece rejects bad vocab files with file and line") {
   CHECK(wordpiece::from_vocab_file(dir / "crlf.txt").encode("hi") == std::vector<token_id>{1, 3, 2});
 
   msg = text_test::error_of([&] { wordpiece::from_vocab_file(dir / "missing.txt"); });
-  CHECK(msg.find("missing.txt: cannot open") != std::string::npos);
+  CHECK(msg.find("cannot open " + (dir / "missing.txt").string()) != std::string::npos);
 
   const auto& wp = brown_wordpiece();
   CHECK_THROWS_AS(wp.encode("bad \xFF byte"), utf8_error);
-  CHECK_THROWS_AS(wp.decode({999999}), std::out_of_range);
+  CHECK_THROWS_AS(wp.decode({999999}), vtrans::usage_error);
 }

@@ -2,11 +2,15 @@
 // Shared helpers of the text tests: test data paths, JSON-lines goldens, scratch files.
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
+
+#include "vtrans/error.hpp"
 
 namespace text_test {
 
@@ -35,13 +39,20 @@ inline void write(const std::filesystem::path& p, const std::string& content) {
   if (!out) throw std::runtime_error("cannot write " + p.string());
 }
 
-// The message of the exception f throws (empty if none).
+inline std::string read(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The message of the vtrans::error f throws (empty if none); any other exception fails the test.
 template <class F>
 std::string error_of(F&& f) {
   try {
     f();
-  } catch (const std::exception& e) {
+  } catch (const vtrans::error& e) {
     return e.what();
+  } catch (const std::exception& e) {
+    FAIL("expected a vtrans::error, got: " << std::string(e.what()));
   }
   return {};
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/random.hpp"
+#include "vtrans/tensor/half.hpp"
 #include "vtrans/tensor/kernel_args.hpp"
 #include "vtrans/tensor/math.hpp"
 
@@ -238,13 +239,17 @@ void rows(const checker& check) {
 
 template <class Ref, class Dut, class T>
 void attention(const checker& check) {
-  struct config { vtrans::index batch, q_len, k_len, heads, kv_heads, head_dim; bool causal, mask, fused; };
+  struct config { vtrans::index batch, q_len, k_len, heads, kv_heads, head_dim; bool causal, mask, fused; vtrans::index window = 0; };
   const config configs[] = {{2, 5, 5, 3, 3, 4, false, true, false}, {2, 3, 7, 4, 2, 5, true, true, false},
-                            {1, 6, 6, 6, 2, 3, true, true, true}, {3, 1, 9, 2, 1, 7, false, true, false}};
+                            {1, 6, 6, 6, 2, 3, true, true, true}, {3, 1, 9, 2, 1, 7, false, true, false},
+                            // sliding windows shorter than the sequence: causal, not causal with more keys
+                            // than queries, fused, and a window of one key
+                            {2, 7, 7, 4, 2, 3, true, true, false, 3}, {2, 4, 9, 2, 2, 3, false, true, false, 2},
+                            {1, 6, 6, 6, 2, 3, true, false, true, 2}, {2, 5, 8, 2, 1, 4, true, true, false, 1}};
   for (const config& c : configs) {
     attention_dims d;
     d.batch = c.batch; d.q_len = c.q_len; d.k_len = c.k_len; d.heads = c.heads; d.kv_heads = c.kv_heads;
-    d.head_dim = c.head_dim; d.causal = c.causal; d.scale = 1.0 / std::sqrt(double(c.head_dim));
+    d.head_dim = c.head_dim; d.causal = c.causal; d.window = c.window; d.scale = 1.0 / std::sqrt(double(c.head_dim));
     const vtrans::index wq = c.heads * c.head_dim, wk = c.kv_heads * c.head_dim;
     // fused: q, k, v are column blocks of one [rows, wq + 2 wk] projection (q_len == k_len)
     d.ldq = c.fused ? wq + 2 * wk : wq; d.ldk = d.ldv = c.fused ? wq + 2 * wk : wk; d.ldo = wq + (c.fused ? 1 : 0);
@@ -254,7 +259,8 @@ void attention(const checker& check) {
     if (c.mask) mask[0] = 0;  // with causal: the first query of batch 0 sees no key at all
     const auto Q = rnd<T>(nq, 50), K = rnd<T>(nk, 51), V = rnd<T>(nk, 52), dO = rnd<T>(no, 53);
     const std::string name = "attention b" + std::to_string(c.batch) + " q" + std::to_string(c.q_len) + " k" +
-                             std::to_string(c.k_len) + " h" + std::to_string(c.heads) + "/" + std::to_string(c.kv_heads);
+                             std::to_string(c.k_len) + " h" + std::to_string(c.heads) + "/" + std::to_string(c.kv_heads) +
+                             (c.window ? " window " + std::to_string(c.window) : std::string());
     compare<Ref, Dut, T>(check, name, [&](auto t) {
       using B = typename decltype(t)::type;
       dev<B, T> q(Q), k(c.fused ? Q : K), v(c.fused ? Q : V), probs(rnd<T>(d.probs_numel(), 54)), out(rnd<T>(no, 55)), g(dO),
@@ -296,11 +302,46 @@ void random(const checker& check) {
   compare<Ref, Dut, T>(check, "random_uniform, random_normal, dropout_mask", [&](auto t) {
     using B = typename decltype(t)::type;
     const std::vector<T> zeros(static_cast<std::size_t>(n));
-    dev<B, T> u(zeros), z(zeros), mk(zeros);
+    dev<B, T> u(zeros), z(zeros), z_odd(zeros), mk(zeros);
     B::random_uniform(n, 42, 17, u.p());
     B::random_normal(n, 42, 1u << 20, z.p());
+    B::random_normal(n, 42, 12345, z_odd.p());  // starts and ends halfway through Box-Muller pairs
     B::dropout_mask(n, 0.3, 7, 5, mk.p());
-    return outputs{widen(u.host()), widen(z.host()), widen(mk.host())};
+    return outputs{widen(u.host()), widen(z.host()), widen(z_odd.host()), widen(mk.host())};
+  }, true);
+}
+
+// The VIB mask's fused sample-times-x and its one-sweep backward (overwrite and accumulate).
+template <class Ref, class Dut, class T>
+void noisy_masks(const checker& check) {
+  const vtrans::index rows = 37, cols = 23;
+  const auto x = rnd<T>(rows * cols, 61), eps = rnd<T>(rows * cols, 62), dy = rnd<T>(rows * cols, 63), dx0 = rnd<T>(rows * cols, 64);
+  const auto mu = rnd<T>(cols, 65, 0.1, 1.0), sigma = rnd<T>(cols, 66, 0.1, 0.2), acc = rnd<T>(cols, 67);
+  compare<Ref, Dut, T>(check, "noisy_scale(_backward)", [&](auto t) {
+    using B = typename decltype(t)::type;
+    dev<B, T> xd(x), ed(eps), md(mu), sd(sigma), gd(dy), y(x), dx(dx0), dx2(dx0), dmu(acc), dsig(acc);
+    B::noisy_scale(rows, cols, xd.p(), ed.p(), md.p(), sd.p(), y.p());
+    B::noisy_scale_backward(rows, cols, xd.p(), ed.p(), md.p(), sd.p(), gd.p(), T(0), dx.p(), dmu.p(), dsig.p());
+    B::noisy_scale_backward(rows, cols, xd.p(), ed.p(), md.p(), sd.p(), gd.p(), T(1), dx2.p(), static_cast<T*>(nullptr), static_cast<T*>(nullptr));
+    return outputs{widen(y.host()), widen(dx.host()), widen(dx2.host()), widen(dmu.host()), widen(dsig.host())};
+  });
+}
+
+// 16-bit storage widened to T: every bf16 and f16 bit pattern, exactly.
+template <class Ref, class Dut, class T>
+void widening(const checker& check) {
+  std::vector<vtrans::bf16> b(65536);
+  std::vector<vtrans::f16> h(65536);
+  for (std::size_t i = 0; i < b.size(); ++i) b[i].bits = h[i].bits = static_cast<std::uint16_t>(i);
+  compare<Ref, Dut, T>(check, "widen (bf16, f16)", [&](auto t) {
+    using B = typename decltype(t)::type;
+    dev<B, vtrans::bf16> bd(b);
+    dev<B, vtrans::f16> hd(h);
+    const std::vector<T> zeros(b.size());
+    dev<B, T> yb(zeros), yh(zeros);
+    B::widen(bd.n, bd.p(), yb.p());
+    B::widen(hd.n, hd.p(), yh.p());
+    return outputs{widen(yb.host()), widen(yh.host())};
   }, true);
 }
 
@@ -313,6 +354,8 @@ void all(const checker& check) {
   rows<Ref, Dut, T>(check);
   attention<Ref, Dut, T>(check);
   random<Ref, Dut, T>(check);
+  noisy_masks<Ref, Dut, T>(check);
+  widening<Ref, Dut, T>(check);
 }
 
 }  // namespace vtrans::kernel_checks

@@ -13,6 +13,8 @@
 using omp_backend = vtrans::thrust_backend<vtrans::thrust_omp>;
 static_assert(vtrans::is_backend_v<omp_backend>, "thrust_backend<thrust_omp> must implement the backend contract");
 static_assert(vtrans::is_backend_v<vtrans::thrust_backend<vtrans::thrust_cpp>>, "thrust_backend<thrust_cpp> too");
+// The host systems offer no hooks: every kernel runs the shared row functions of tensor/kernels/.
+static_assert(!vtrans::hooks::offered<vtrans::thrust_omp, vtrans::hooks::softmax, vtrans::index, vtrans::index, const float*, float*>);
 
 namespace kc = vtrans::kernel_checks;
 
@@ -29,11 +31,17 @@ TEST_CASE_TEMPLATE("cross-backend: gemm and batched gemm", T, float, double) {
 TEST_CASE_TEMPLATE("cross-backend: softmax family, losses, norms, embeddings", T, float, double) {
   kc::rows<vtrans::cpu, omp_backend, T>(doctest_check);
 }
-TEST_CASE_TEMPLATE("cross-backend: attention (padding, causal, grouped heads, fused layout) and rope", T, float, double) {
+TEST_CASE_TEMPLATE("cross-backend: attention (padding, causal, sliding windows, grouped heads, fused layout) and rope", T, float, double) {
   kc::attention<vtrans::cpu, omp_backend, T>(doctest_check);
 }
 TEST_CASE_TEMPLATE("cross-backend: random numbers follow the seeding contract exactly", T, float, double) {
   kc::random<vtrans::cpu, omp_backend, T>(doctest_check);
+}
+TEST_CASE_TEMPLATE("cross-backend: the VIB mask's fused sample-times-x", T, float, double) {
+  kc::noisy_masks<vtrans::cpu, omp_backend, T>(doctest_check);
+}
+TEST_CASE_TEMPLATE("cross-backend: widening of 16-bit storage", T, float, double) {
+  kc::widening<vtrans::cpu, omp_backend, T>(doctest_check);
 }
 TEST_CASE("cross-backend: the single-threaded system agrees too") {
   kc::all<vtrans::cpu, vtrans::thrust_backend<vtrans::thrust_cpp>, float>(doctest_check);

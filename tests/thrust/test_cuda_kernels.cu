@@ -14,6 +14,24 @@ namespace kc = vtrans::kernel_checks;
 using reference = vtrans::thrust_backend<vtrans::thrust_cpp>;
 static_assert(vtrans::is_backend_v<vtrans::cuda>, "vtrans::cuda must implement the backend contract");
 
+// The CUDA system's block-per-row kernels are found as hooks (else the generic one-thread-per-row
+// path would run, correct but slow).
+namespace hooks = vtrans::hooks;
+using idx = vtrans::index;  // a bare `index` meets glibc's index()
+template <class Hook, class... A>
+constexpr bool offered = hooks::offered<vtrans::thrust_cuda, Hook, A...>;
+template <class T>
+constexpr bool all_hooks_offered =
+    offered<hooks::softmax, idx, idx, const T*, T*> && offered<hooks::log_softmax, idx, idx, const T*, T*> &&
+    offered<hooks::softmax_backward, idx, idx, const T*, const T*, T*> &&
+    offered<hooks::log_softmax_backward, idx, idx, const T*, const T*, T*> &&
+    offered<hooks::layer_norm, idx, idx, const T*, const T*, const T*, double, T*, T*, T*> &&
+    offered<hooks::rms_norm, idx, idx, const T*, const T*, double, T*, T*> &&
+    offered<hooks::norm_backward_dx, idx, idx, const T*, const T*, const T*, const T*, const T*, T*> &&
+    offered<hooks::attention_softmax, const vtrans::attention_dims&, const std::int32_t*, T*> &&
+    offered<hooks::attention_scores_grad, const vtrans::attention_dims&, const T*, T*>;
+static_assert(all_hooks_offered<float> && all_hooks_offered<double>, "thrust_cuda must offer its nine row kernels as hooks");
+
 int main() {
   if (!vtrans::cuda_detail::device_available()) {
     std::puts("test_cuda_kernels: no usable CUDA device (cudaGetDeviceCount failed or found none): skipped");

@@ -1,5 +1,6 @@
 #pragma once
 // Reverse-mode autodiff: vars, params, the tape and every differentiable op.
+#include "vtrans/autodiff/frozen.hpp"
 #include "vtrans/autodiff/ids.hpp"
 #include "vtrans/autodiff/ops_attention.hpp"
 #include "vtrans/autodiff/ops_dropout.hpp"
@@ -7,6 +8,7 @@
 #include "vtrans/autodiff/ops_embedding.hpp"
 #include "vtrans/autodiff/ops_linear.hpp"
 #include "vtrans/autodiff/ops_loss.hpp"
+#include "vtrans/autodiff/ops_mask.hpp"
 #include "vtrans/autodiff/ops_norm.hpp"
 #include "vtrans/autodiff/ops_shape.hpp"
 #include "vtrans/autodiff/ops_softmax.hpp"

@@ -27,7 +27,7 @@ gradcheck_result gradcheck(const std::function<var<double, B>(const std::vector<
   using V = var<double, B>;
   auto& t = tape<double, B>::local();
   t.clear();
-  for (const auto& in : inputs) if (in.requires_grad()) in.get()->has_grad = false;
+  for (const auto& in : inputs) in.zero_grad();
 
   // analytic: d <f(x), r> / dx
   V out = f(inputs);

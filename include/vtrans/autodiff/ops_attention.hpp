@@ -15,6 +15,7 @@ struct attention_options {
   index kv_heads = 0;             // 0: same as heads
   bool causal = false;
   std::optional<double> scale;    // default 1 / sqrt(head_dim)
+  index window = 0;               // > 0: each query sees at most this many keys, ending at itself
 };
 
 // q [batch, q_len, heads * d], k and v [batch, k_len, kv_heads * d], key_mask [batch, k_len]
@@ -37,6 +38,7 @@ var<T, B> attention(const var<T, B>& q, const var<T, B>& k, const var<T, B>& v, 
           "key mask " + (key_mask ? key_mask->shape().str() : std::string()) + " is not [batch, k_len] = " + shape{d.batch, d.k_len}.str());
   d.ldq = qs[2]; d.ldk = ks[2]; d.ldv = ks[2]; d.ldo = qs[2];
   d.causal = opt.causal;
+  d.window = opt.window;
   d.scale = opt.scale ? *opt.scale : 1.0 / std::sqrt(double(d.head_dim));
 
   tensor<T, B> p(shape{d.batch, d.heads, d.q_len, d.k_len}), y(qs);
@@ -63,8 +65,8 @@ var<T, B> rope(const var<T, B>& x, const id_tensor<B>& positions, index heads, d
   require(d.rotary_dim % 2 == 0 && d.rotary_dim <= d.head_dim, "rope", "rotary dimension " + std::to_string(d.rotary_dim) + " must be even and at most the head size");
   tensor<T, B> y(s);
   B::rope(d, x.value().data(), positions.data(), false, T(0), y.data());
-  return record(std::move(y), {&x}, [x, positions, d](const tensor<T, B>& g) {
-    B::rope(d, g.data(), positions.data(), true, T(1), x.grad_buffer().data());  // R^T = R(-angle)
+  return record(std::move(y), {&x}, [gx = x.grad_handle(), positions, d](const tensor<T, B>& g) {
+    B::rope(d, g.data(), positions.data(), true, T(1), gx.buffer().data());  // R^T = R(-angle)
   });
 }
 

@@ -16,8 +16,8 @@ var<T, B> dropout(const var<T, B>& x, double p, std::uint64_t seed, std::uint64_
   tensor<T, B> mask(x.shape()), y(x.shape());
   B::dropout_mask(n, p, seed, offset, mask.data());
   B::binary(math::binary_op::mul, 1, n, x.value().data(), mask.data(), broadcast::none, y.data());
-  return record(std::move(y), {&x}, [x, n, mask = std::move(mask)](const tensor<T, B>& g) {
-    B::accumulate(1, n, T(1), g.data(), mask.data(), broadcast::none, x.grad_buffer().data());
+  return record(std::move(y), {&x}, [gx = x.grad_handle(), n, mask = std::move(mask)](const tensor<T, B>& g) {
+    B::accumulate(1, n, T(1), g.data(), mask.data(), broadcast::none, gx.buffer().data());
   });
 }
 

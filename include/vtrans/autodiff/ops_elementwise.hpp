@@ -7,21 +7,6 @@
 namespace vtrans::autodiff {
 
 namespace detail {
-// The gradient buffer of v for a kernel that can either overwrite or accumulate: on the first
-// write of a backward pass the buffer is allocated uninitialised and `beta` is 0 (overwrite),
-// which saves the zero-fill pass of grad_buffer(); afterwards beta is 1 (accumulate).
-template <class T, class B>
-T* grad_for_write(const var<T, B>& v, T& beta) {
-  auto* n = v.get();
-  if (!n->has_grad || n->grad.shape() != n->value.shape()) {
-    n->grad = tensor<T, B>(n->value.shape());
-    n->has_grad = true;
-    beta = T(0);
-  } else {
-    beta = T(1);
-  }
-  return n->grad.data();
-}
 
 // How b spreads over a: same shape, one value, one row of a's last dimension, or one value per row.
 inline broadcast broadcast_mode(const char* op, const shape& a, const shape& b) {
@@ -38,24 +23,25 @@ var<T, B> binary(const char* name, math::binary_op op, const var<T, B>& a, const
   const index rows = a.shape().rows(), cols = a.shape().cols();
   tensor<T, B> y(a.shape());
   B::binary(op, rows, cols, a.value().data(), b.value().data(), mode, y.data());
-  return record(std::move(y), {&a, &b}, [a, b, op, mode, rows, cols](const tensor<T, B>& g) {
+  // add and sub read no value backwards; mul reads the other operand's
+  const bool mul = op == math::binary_op::mul, need_da = a.requires_grad(), need_db = b.requires_grad();
+  const var<T, B> a_value = mul && need_db ? a : var<T, B>(), b_value = mul && need_da ? b : var<T, B>();
+  return record(std::move(y), {&a, &b}, [ga = a.grad_handle(), gb = b.grad_handle(), a_value, b_value, need_da, need_db, op, mul, mode, rows,
+                                         cols](const tensor<T, B>& g) {
     const T sign = op == math::binary_op::sub ? T(-1) : T(1);
-    const bool mul = op == math::binary_op::mul;
     T beta;
-    if (a.requires_grad()) {
-      if (!mul) {  // da = g (+ da): a copy on the first write
-        T* da = grad_for_write(a, beta);
-        B::axpby(rows * cols, T(1), g.data(), beta, da);
-      } else {
-        B::accumulate(rows, cols, T(1), g.data(), b.value().data(), mode, a.grad_buffer().data());
-      }
+    if (need_da && ga.requires_grad()) {
+      T* da = ga.for_write(beta);
+      if (!mul) B::axpby(rows * cols, T(1), g.data(), beta, da);  // da = g (+ da): a copy on the first write
+      else if (beta == T(0)) B::binary(math::binary_op::mul, rows, cols, g.data(), b_value.value().data(), mode, da);
+      else B::accumulate(rows, cols, T(1), g.data(), b_value.value().data(), mode, da);
     }
-    if (b.requires_grad()) {
+    if (need_db && gb.requires_grad()) {
       if (!mul && mode == broadcast::none) {  // db = sign * g (+ db)
-        T* db = grad_for_write(b, beta);
+        T* db = gb.for_write(beta);
         B::axpby(rows * cols, sign, g.data(), beta, db);
       } else {
-        B::accumulate_reduced(rows, cols, sign, g.data(), mul ? a.value().data() : nullptr, mode, b.grad_buffer().data());
+        B::accumulate_reduced(rows, cols, sign, g.data(), mul ? a_value.value().data() : nullptr, mode, gb.buffer().data());
       }
     }
   });
@@ -92,8 +78,8 @@ template <class T, class B>
 var<T, B> scale(const var<T, B>& x, T s) {
   tensor<T, B> y(x.shape());
   B::axpby(x.numel(), s, x.value().data(), T(0), y.data());
-  return record(std::move(y), {&x}, [x, s](const tensor<T, B>& g) {
-    B::axpby(x.numel(), s, g.data(), T(1), x.grad_buffer().data());
+  return record(std::move(y), {&x}, [gx = x.grad_handle(), s](const tensor<T, B>& g) {
+    B::axpby(gx.numel(), s, g.data(), T(1), gx.buffer().data());
   });
 }
 
@@ -102,8 +88,8 @@ template <class T, class B>
 var<T, B> sum(const var<T, B>& x, T factor = T(1)) {
   tensor<T, B> y(shape{});
   B::reduce_sum(x.numel(), x.value().data(), factor, y.data());
-  return record(std::move(y), {&x}, [x, factor](const tensor<T, B>& g) {
-    B::add_scalar(x.numel(), g.data(), factor, x.grad_buffer().data());
+  return record(std::move(y), {&x}, [gx = x.grad_handle(), factor](const tensor<T, B>& g) {
+    B::add_scalar(gx.numel(), g.data(), factor, gx.buffer().data());
   });
 }
 template <class T, class B>

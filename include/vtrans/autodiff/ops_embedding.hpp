@@ -15,8 +15,8 @@ var<T, B> embedding(const var<T, B>& table, const id_tensor<B>& ids) {
   out_shape.push(dim);
   tensor<T, B> y(out_shape);
   B::gather_rows(n, dim, table.value().data(), ids.data(), y.data());
-  return record(std::move(y), {&table}, [table, ids, n, dim](const tensor<T, B>& g) {
-    B::scatter_add_rows(n, dim, g.data(), ids.data(), table.grad_buffer().data());
+  return record(std::move(y), {&table}, [gt = table.grad_handle(), ids, n, dim](const tensor<T, B>& g) {
+    B::scatter_add_rows(n, dim, g.data(), ids.data(), gt.buffer().data());
   });
 }
 

@@ -22,10 +22,10 @@ var<T, B> cross_entropy(const var<T, B>& logits, const std::vector<std::int32_t>
   B::nll(rows, cols, logp.data(), t.data(), ignore_index, per_row.data());
   const T inv = counted ? T(1) / static_cast<T>(counted) : T(0);  // all ignored: loss 0, no gradient
   B::reduce_sum(rows, per_row.data(), inv, loss.data());
-  return record(std::move(loss), {&logits}, [logits, t, logp = std::move(logp), rows, cols, inv, ignore_index](const tensor<T, B>& g) {
+  return record(std::move(loss), {&logits}, [gl = logits.grad_handle(), t, logp = std::move(logp), rows, cols, inv, ignore_index](const tensor<T, B>& g) {
     tensor<T, B> dlogp = tensor<T, B>::zeros(logp.shape());
     B::nll_backward(rows, cols, t.data(), ignore_index, g.data(), inv, dlogp.data());
-    B::log_softmax_backward(rows, cols, logp.data(), dlogp.data(), logits.grad_buffer().data());
+    B::log_softmax_backward(rows, cols, logp.data(), dlogp.data(), gl.buffer().data());
   });
 }
 
@@ -39,12 +39,12 @@ var<T, B> mse(const var<T, B>& a, const var<T, B>& b) {
   B::binary(math::binary_op::sub, 1, n, a.value().data(), b.value().data(), broadcast::none, diff.data());
   const T value = static_cast<T>(B::dot(n, diff.data(), diff.data()) / double(n));
   B::upload(&value, 1, loss.data());
-  return record(std::move(loss), {&a, &b}, [a, b, n, diff = std::move(diff)](const tensor<T, B>& g) {
+  return record(std::move(loss), {&a, &b}, [ga = a.grad_handle(), gb = b.grad_handle(), n, diff = std::move(diff)](const tensor<T, B>& g) {
     T gs{};
     B::download(g.data(), 1, &gs);
     const T f = T(2) * gs / static_cast<T>(n);
-    if (a.requires_grad()) B::axpby(n, f, diff.data(), T(1), a.grad_buffer().data());
-    if (b.requires_grad()) B::axpby(n, -f, diff.data(), T(1), b.grad_buffer().data());
+    if (ga.requires_grad()) B::axpby(n, f, diff.data(), T(1), ga.buffer().data());
+    if (gb.requires_grad()) B::axpby(n, -f, diff.data(), T(1), gb.buffer().data());
   });
 }
 
@@ -64,14 +64,14 @@ var<T, B> kl_div(const var<T, B>& student, const var<T, B>& teacher, double tau 
   const double kl = B::dot(n, pt.data(), lt.data()) - B::dot(n, pt.data(), ls.data());
   const T value = static_cast<T>(tau * tau * kl / double(rows));
   B::upload(&value, 1, loss.data());
-  return record(std::move(loss), {&student}, [student, ls = std::move(ls), pt = std::move(pt), n, rows, tau](const tensor<T, B>& g) {
+  return record(std::move(loss), {&student}, [gs_ref = student.grad_handle(), ls = std::move(ls), pt = std::move(pt), n, rows, tau](const tensor<T, B>& g) {
     // d/dz_s = tau^2 / rows * (1 / tau) * (softmax(z_s / tau) - p_t) = tau / rows * (p_s - p_t)
     T gs{};
     B::download(g.data(), 1, &gs);
     const T f = static_cast<T>(tau / double(rows)) * gs;
     tensor<T, B> ps(ls.shape());
     B::unary(math::unary_op::exp, n, ls.data(), ps.data());
-    T* ds = student.grad_buffer().data();
+    T* ds = gs_ref.buffer().data();
     B::axpby(n, f, ps.data(), T(1), ds);
     B::axpby(n, -f, pt.data(), T(1), ds);
   });

@@ -10,8 +10,8 @@ var<T, B> reshape(const var<T, B>& x, const shape& s) {
   require(s.numel() == x.numel(), "reshape", "cannot view " + x.shape().str() + " as " + s.str());
   tensor<T, B> y = x.value().clone();
   y.reshape(s);
-  return record(std::move(y), {&x}, [x](const tensor<T, B>& g) {
-    B::axpby(x.numel(), T(1), g.data(), T(1), x.grad_buffer().data());
+  return record(std::move(y), {&x}, [gx = x.grad_handle()](const tensor<T, B>& g) {
+    B::axpby(gx.numel(), T(1), g.data(), T(1), gx.buffer().data());
   });
 }
 
@@ -23,8 +23,8 @@ var<T, B> columns(const var<T, B>& x, index begin, index count) {
           "range [" + std::to_string(begin) + ", " + std::to_string(begin + count) + ") outside " + x.shape().str());
   tensor<T, B> y(x.shape().with_last(count));
   B::copy_2d(rows, count, x.value().data() + begin, cols, y.data(), count, T(0));
-  return record(std::move(y), {&x}, [x, begin, count, rows, cols](const tensor<T, B>& g) {
-    B::copy_2d(rows, count, g.data(), count, x.grad_buffer().data() + begin, cols, T(1));
+  return record(std::move(y), {&x}, [gx = x.grad_handle(), begin, count, rows, cols](const tensor<T, B>& g) {
+    B::copy_2d(rows, count, g.data(), count, gx.buffer().data() + begin, cols, T(1));
   });
 }
 
@@ -37,8 +37,8 @@ var<T, B> split_heads(const var<T, B>& x, index heads) {
   const index b = s[0], n = s[1], d = s[2] / heads;
   tensor<T, B> y(shape{b, heads, n, d});
   B::permute_0213(b, n, heads, d, x.value().data(), y.data(), T(0));
-  return record(std::move(y), {&x}, [x, b, n, heads, d](const tensor<T, B>& g) {
-    B::permute_0213(b, heads, n, d, g.data(), x.grad_buffer().data(), T(1));
+  return record(std::move(y), {&x}, [gx = x.grad_handle(), b, n, heads, d](const tensor<T, B>& g) {
+    B::permute_0213(b, heads, n, d, g.data(), gx.buffer().data(), T(1));
   });
 }
 // [batch, heads, seq, head_dim] -> [batch, seq, heads * head_dim]
@@ -49,8 +49,8 @@ var<T, B> merge_heads(const var<T, B>& x) {
   const index b = s[0], h = s[1], n = s[2], d = s[3];
   tensor<T, B> y(shape{b, n, h * d});
   B::permute_0213(b, h, n, d, x.value().data(), y.data(), T(0));
-  return record(std::move(y), {&x}, [x, b, n, h, d](const tensor<T, B>& g) {
-    B::permute_0213(b, n, h, d, g.data(), x.grad_buffer().data(), T(1));
+  return record(std::move(y), {&x}, [gx = x.grad_handle(), b, n, h, d](const tensor<T, B>& g) {
+    B::permute_0213(b, n, h, d, g.data(), gx.buffer().data(), T(1));
   });
 }
 
@@ -66,9 +66,9 @@ var<T, B> repeat_kv(const var<T, B>& x, index kv_heads, index groups) {
   tensor<T, B> y(x.shape().with_last(out_cols));
   for (index h = 0; h < kv_heads * groups; ++h)
     B::copy_2d(rows, d, x.value().data() + (h / groups) * d, cols, y.data() + h * d, out_cols, T(0));
-  return record(std::move(y), {&x}, [x, kv_heads, groups, d, rows, cols, out_cols](const tensor<T, B>& g) {
+  return record(std::move(y), {&x}, [gx = x.grad_handle(), kv_heads, groups, d, rows, cols, out_cols](const tensor<T, B>& g) {
     for (index h = 0; h < kv_heads * groups; ++h)
-      B::copy_2d(rows, d, g.data() + h * d, out_cols, x.grad_buffer().data() + (h / groups) * d, cols, T(1));
+      B::copy_2d(rows, d, g.data() + h * d, out_cols, gx.buffer().data() + (h / groups) * d, cols, T(1));
   });
 }
 

@@ -9,8 +9,8 @@ var<T, B> softmax(const var<T, B>& x) {
   const index rows = x.shape().rows(), cols = x.shape().cols();
   tensor<T, B> y(x.shape());
   B::softmax(rows, cols, x.value().data(), y.data());
-  return record(std::move(y), {&x}, [x, rows, cols](const tensor<T, B>& g, const tensor<T, B>& y) {
-    B::softmax_backward(rows, cols, y.data(), g.data(), x.grad_buffer().data());
+  return record(std::move(y), {&x}, [gx = x.grad_handle(), rows, cols](const tensor<T, B>& g, const tensor<T, B>& y) {
+    B::softmax_backward(rows, cols, y.data(), g.data(), gx.buffer().data());
   });
 }
 
@@ -19,8 +19,8 @@ var<T, B> log_softmax(const var<T, B>& x) {
   const index rows = x.shape().rows(), cols = x.shape().cols();
   tensor<T, B> y(x.shape());
   B::log_softmax(rows, cols, x.value().data(), y.data());
-  return record(std::move(y), {&x}, [x, rows, cols](const tensor<T, B>& g, const tensor<T, B>& y) {
-    B::log_softmax_backward(rows, cols, y.data(), g.data(), x.grad_buffer().data());
+  return record(std::move(y), {&x}, [gx = x.grad_handle(), rows, cols](const tensor<T, B>& g, const tensor<T, B>& y) {
+    B::log_softmax_backward(rows, cols, y.data(), g.data(), gx.buffer().data());
   });
 }
 

@@ -78,7 +78,9 @@ void backward(const var<T, Backend>& root) {
 
 // Wraps an op's result: when recording and some input needs a gradient, the result needs one
 // too and `back(grad_of_result)` (or `back(grad, result_value)`) is pushed onto the tape.
-// `back` accumulates into the inputs' gradients.
+// `back` accumulates into the inputs' gradients. The entry holds the result's value only for
+// the second form; ops hold (through `back`'s captures) only the input values their backward
+// pass reads, and grad_refs for the rest.
 template <class T, class Backend, class Back>
 var<T, Backend> record(tensor<T, Backend>&& value, std::initializer_list<const var<T, Backend>*> inputs, Back&& back) {
   var<T, Backend> out(std::move(value));
@@ -86,15 +88,17 @@ var<T, Backend> record(tensor<T, Backend>&& value, std::initializer_list<const v
   bool any = false;
   for (const auto* in : inputs) any = any || (in && in->requires_grad());
   if (!any) return out;
-  out.get()->requires_grad = true;
-  tape<T, Backend>::local().push([result = out.shared(), b = std::forward<Back>(back)]() mutable {
-    if (!result->has_grad) return;
-    const tensor<T, Backend>& g = result->grad;
-    if constexpr (std::is_invocable_v<Back&, const tensor<T, Backend>&, const tensor<T, Backend>&>)
-      b(g, static_cast<const tensor<T, Backend>&>(result->value));  // ops whose backward needs their output
-    else
-      b(g);
-  });
+  out.get()->slot->requires_grad = true;
+  if constexpr (std::is_invocable_v<Back&, const tensor<T, Backend>&, const tensor<T, Backend>&>) {
+    // ops whose backward needs their output
+    tape<T, Backend>::local().push([result = out.shared(), b = std::forward<Back>(back)]() mutable {
+      if (result->slot->has_grad) b(static_cast<const tensor<T, Backend>&>(result->slot->grad), static_cast<const tensor<T, Backend>&>(result->value));
+    });
+  } else {
+    tape<T, Backend>::local().push([slot = out.get()->slot, b = std::forward<Back>(back)]() mutable {
+      if (slot->has_grad) b(static_cast<const tensor<T, Backend>&>(slot->grad));
+    });
+  }
   return out;
 }
 

@@ -5,11 +5,11 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "vtrans/data/example.hpp"
+#include "vtrans/error.hpp"
 #include "vtrans/tensor/shape.hpp"
 
 namespace vtrans::data {
@@ -32,6 +32,8 @@ struct sequence {
 struct encode_options {
   std::optional<std::int32_t> cls_id;  // prepended when set (BERT [CLS], or a BOS)
   std::optional<std::int32_t> sep_id;  // appended after each segment when set ([SEP] / EOS)
+  std::int32_t pair_type_id = 1;       // token type of a pair's second text: 1 for BERT, 0 for
+                                       // RoBERTa (one segment type, as its tokenizer returns)
   index max_length = 0;                // total length cap including specials; 0 = none
   bool space_prefix_words = false;     // tagged words: tokenize " word" for all but the first
                                        // (byte-level BPE marks word starts by the space)
@@ -60,7 +62,7 @@ inline sequence encode_example(const example& ex, const tokenize_fn& tokenize, c
   const std::size_t specials = (opt.cls_id ? 1 : 0) + (opt.sep_id ? (pair ? 2 : 1) : 0);
   if (opt.max_length > 0) {
     if (static_cast<std::size_t>(opt.max_length) < specials)
-      throw std::invalid_argument("vtrans::data::encode_example: max_length smaller than the special tokens");
+      throw usage_error("vtrans::data::encode_example: max_length smaller than the special tokens");
     truncate_pair(a, pair ? &b : nullptr, static_cast<std::size_t>(opt.max_length) - specials);
   }
   sequence s;
@@ -72,9 +74,14 @@ inline sequence encode_example(const example& ex, const tokenize_fn& tokenize, c
   for (auto id : a) put(id, 0);
   if (opt.sep_id) put(*opt.sep_id, 0);
   if (pair) {
-    for (auto id : b) put(id, 1);
-    if (opt.sep_id) put(*opt.sep_id, 1);
+    for (auto id : b) put(id, opt.pair_type_id);
+    if (opt.sep_id) put(*opt.sep_id, opt.pair_type_id);
   }
+  // Without special tokens (GPT-2, LLaMA) an empty text gives an empty sequence, which no model
+  // can read: say where it came from.
+  if (s.ids.empty())
+    throw format_error((ex.origin.empty() ? "example " + ex.id : ex.origin) +
+                       ": empty input: the text encodes to no tokens and the model adds no special tokens");
   s.label = ex.label;
   s.score = ex.score;
   s.id = ex.id;
@@ -97,7 +104,7 @@ inline std::vector<sequence> encode_all(const std::vector<example>& examples, co
 inline sequence encode_tagged_words(const std::vector<std::string>& words, const std::vector<int>& tags,
                                     const tokenize_fn& tokenize, const encode_options& opt = {}) {
   if (words.size() != tags.size())
-    throw std::invalid_argument("vtrans::data::encode_tagged_words: " + std::to_string(words.size()) + " words but " +
+    throw usage_error("vtrans::data::encode_tagged_words: " + std::to_string(words.size()) + " words but " +
                                 std::to_string(tags.size()) + " tags");
   sequence s;
   auto put = [&](std::int32_t id, std::int32_t label) {
@@ -106,7 +113,7 @@ inline sequence encode_tagged_words(const std::vector<std::string>& words, const
   };
   const std::size_t specials = (opt.cls_id ? 1 : 0) + (opt.sep_id ? 1 : 0);
   const std::size_t budget = opt.max_length > 0 ? static_cast<std::size_t>(opt.max_length) : SIZE_MAX;
-  if (budget < specials) throw std::invalid_argument("vtrans::data::encode_tagged_words: max_length smaller than the special tokens");
+  if (budget < specials) throw usage_error("vtrans::data::encode_tagged_words: max_length smaller than the special tokens");
   if (opt.cls_id) put(*opt.cls_id, ignore_index);
   for (std::size_t w = 0; w < words.size(); ++w) {
     const auto pieces = tokenize(opt.space_prefix_words && w > 0 ? " " + words[w] : words[w]);

@@ -1,22 +1,27 @@
 #pragma once
-// The one exception the data readers throw: the message always names the file and, where
-// it applies, the 1-based line, so a malformed row can be found without a debugger.
+// The exception the data readers throw for bad content: a vtrans::format_error whose message
+// always names the file and, where it applies, the 1-based line, so a malformed row can be found
+// without a debugger.
 #include <cstddef>
 #include <filesystem>
-#include <stdexcept>
 #include <string>
+
+#include "vtrans/error.hpp"
 
 namespace vtrans::data {
 
-struct data_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct data_error : format_error {
+  using format_error::format_error;
 };
 
-// "file:line: what" (line 0 = the file as a whole).
+// "file:line" (line 0 = the file as a whole, just "file").
+inline std::string file_line(const std::filesystem::path& file, std::size_t line) {
+  return line > 0 ? file.string() + ":" + std::to_string(line) : file.string();
+}
+
+// "file:line: what".
 inline data_error make_data_error(const std::filesystem::path& file, std::size_t line, const std::string& what) {
-  std::string msg = file.string();
-  if (line > 0) msg += ":" + std::to_string(line);
-  return data_error(msg + ": " + what);
+  return data_error(file_line(file, line) + ": " + what);
 }
 
 }  // namespace vtrans::data

@@ -18,6 +18,7 @@ struct example {
   std::optional<std::string> text_b;  // second sentence of a pair task
   std::optional<int> label;           // class index; empty for regression and unlabelled test rows
   std::optional<float> score;         // regression target (STS-B); empty otherwise
+  std::string origin;                 // "file:line" it was read from, for messages ("" if none)
 
   bool has_target() const { return label.has_value() || score.has_value(); }
 };

@@ -6,6 +6,7 @@
 #include <array>
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -15,6 +16,7 @@
 #include "vtrans/data/error.hpp"
 #include "vtrans/data/example.hpp"
 #include "vtrans/data/text_file.hpp"
+#include "vtrans/error.hpp"
 
 namespace vtrans::data {
 
@@ -63,7 +65,7 @@ inline glue_task parse_glue_task(std::string_view name) {
   const std::string n = norm(name);
   for (const auto& t : glue_tasks())
     if (n == norm(t.name) || n == norm(t.folder)) return t.task;
-  throw std::invalid_argument("vtrans::data: unknown GLUE task '" + std::string(name) + "'");
+  throw usage_error("vtrans::data: unknown GLUE task '" + std::string(name) + "'");
 }
 
 // Column layout of one GLUE file kind. Column numbers are 0-based.
@@ -106,7 +108,7 @@ inline float parse_glue_float(const std::string& s, const std::filesystem::path&
   errno = 0;
   char* end = nullptr;
   float v = std::strtof(s.c_str(), &end);
-  if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE)
+  if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE || !std::isfinite(v))
     throw make_data_error(file, line, "bad regression label '" + s + "'");
   return v;
 }
@@ -139,6 +141,7 @@ inline glue_data read_glue_tsv(glue_task task, const std::filesystem::path& file
                                                " columns, needs " + std::to_string(needed));
     }
     example e;
+    e.origin = file_line(file, line_no);
     e.id = cols.id == glue_columns::none ? std::to_string(row) : f[static_cast<std::size_t>(cols.id)];
     e.text_a = f[static_cast<std::size_t>(cols.text_a)];
     if (cols.text_b != glue_columns::none) e.text_b = f[static_cast<std::size_t>(cols.text_b)];
@@ -163,7 +166,7 @@ inline glue_data read_glue_tsv(glue_task task, const std::filesystem::path& file
 inline glue_data load_glue(glue_task task, const std::filesystem::path& task_dir, std::string_view split) {
   const auto& splits = glue_info(task).splits;
   if (std::find(splits.begin(), splits.end(), split) == splits.end())
-    throw std::invalid_argument("vtrans::data: GLUE task " + std::string(glue_info(task).folder) + " has no split '" +
+    throw usage_error("vtrans::data: GLUE task " + std::string(glue_info(task).folder) + " has no split '" +
                                 std::string(split) + "'");
   return read_glue_tsv(task, task_dir / (std::string(split) + ".tsv"), split.substr(0, 4) == "test");
 }

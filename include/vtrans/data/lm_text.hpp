@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <filesystem>
 #include <random>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,8 +22,7 @@ namespace vtrans::data {
 // any non-whitespace keeps its trailing "\n"; a blank line becomes "" (wikitext-2-raw:
 // 36,718 / 3,760 / 4,358 rows).
 inline std::vector<std::string> read_wikitext_rows(const std::filesystem::path& file) {
-  std::string text = read_file_text(file);
-  strip_utf8_bom(text);
+  const std::string text = read_file_text(file);
   std::vector<std::string> rows;
   std::size_t start = 0;
   while (start < text.size()) {
@@ -69,7 +67,7 @@ struct lm_windows {
 // Non-overlapping windows from the start; the tail shorter than seq_len is dropped
 // (nsamples = numel / seqlen).
 inline lm_windows eval_windows(std::vector<std::int32_t> ids, index seq_len) {
-  if (seq_len <= 0) throw std::invalid_argument("vtrans::data::eval_windows: seq_len must be positive");
+  if (seq_len <= 0) throw usage_error("vtrans::data::eval_windows: seq_len must be positive");
   lm_windows w;
   w.seq_len = seq_len;
   w.ids = std::move(ids);
@@ -81,9 +79,9 @@ inline lm_windows eval_windows(std::vector<std::int32_t> ids, index seq_len) {
 // `count` windows at seeded random starts in [0, numel - seq_len - 1] (wanda's randint bounds);
 // windows may overlap. Needs numel > seq_len.
 inline lm_windows calibration_windows(std::vector<std::int32_t> ids, index seq_len, std::size_t count, std::uint64_t seed) {
-  if (seq_len <= 0) throw std::invalid_argument("vtrans::data::calibration_windows: seq_len must be positive");
+  if (seq_len <= 0) throw usage_error("vtrans::data::calibration_windows: seq_len must be positive");
   if (static_cast<index>(ids.size()) <= seq_len)
-    throw std::invalid_argument("vtrans::data::calibration_windows: " + std::to_string(ids.size()) +
+    throw usage_error("vtrans::data::calibration_windows: " + std::to_string(ids.size()) +
                                 " tokens, need more than seq_len = " + std::to_string(seq_len));
   lm_windows w;
   w.seq_len = seq_len;

@@ -5,15 +5,16 @@
 #include <cstdint>
 #include <limits>
 #include <random>
-#include <stdexcept>
 #include <utility>
 #include <vector>
+
+#include "vtrans/error.hpp"
 
 namespace vtrans::data {
 
 // Uniform integer in [0, n) by rejection (no modulo bias). n must be > 0.
 inline std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t n) {
-  if (n == 0) throw std::invalid_argument("vtrans::data::uniform_below: n must be positive");
+  if (n == 0) throw usage_error("vtrans::data::uniform_below: n must be positive");
   // Accept only draws below the largest multiple of n that fits in 64 bits.
   const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % n;
   for (;;) {

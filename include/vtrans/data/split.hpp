@@ -1,8 +1,9 @@
 #pragma once
 // The three fixed dataset splits and their names.
-#include <stdexcept>
 #include <string>
 #include <string_view>
+
+#include "vtrans/error.hpp"
 
 namespace vtrans::data {
 
@@ -21,7 +22,7 @@ inline data_split parse_split(std::string_view name) {
   if (name == "train") return data_split::train;
   if (name == "dev" || name == "valid" || name == "validation") return data_split::dev;
   if (name == "test") return data_split::test;
-  throw std::invalid_argument("vtrans::data: unknown split '" + std::string(name) + "' (train, dev, test)");
+  throw usage_error("vtrans::data: unknown split '" + std::string(name) + "' (train, dev, test)");
 }
 
 }  // namespace vtrans::data

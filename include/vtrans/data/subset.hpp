@@ -7,17 +7,17 @@
 #include <cstdint>
 #include <map>
 #include <random>
-#include <stdexcept>
 #include <vector>
 
 #include "vtrans/data/example.hpp"
 #include "vtrans/data/shuffle.hpp"
+#include "vtrans/error.hpp"
 
 namespace vtrans::data {
 
 namespace detail {
 inline void check_fraction(double f) {
-  if (!(f >= 0.0 && f <= 1.0)) throw std::invalid_argument("vtrans::data: subset fraction must be in [0, 1]");
+  if (!(f >= 0.0 && f <= 1.0)) throw usage_error("vtrans::data: subset fraction must be in [0, 1]");
 }
 }  // namespace detail
 

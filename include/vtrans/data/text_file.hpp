@@ -1,28 +1,49 @@
 #pragma once
-// Line-oriented text files: whole-file reads, UTF-8 BOM stripping, CR/LF handling and the
-// plain tab split GLUE needs (csv.reader with quotechar=None: a quote is an ordinary byte).
-#include <fstream>
-#include <sstream>
+// Line-oriented text files: whole-file reads checked to be UTF-8 (an error names the file and
+// line), UTF-8 BOM stripping, CR/LF handling and the plain tab split GLUE needs (csv.reader with
+// quotechar=None: a quote is an ordinary byte).
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "vtrans/data/error.hpp"
+#include "vtrans/io/mapped_file.hpp"
+#include "vtrans/text/unicode.hpp"
 
 namespace vtrans::data {
 
-inline std::string read_file_text(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw make_data_error(file, 0, "cannot open file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+// Larger data files should be streamed, not read whole.
+inline constexpr std::uint64_t data_max_file_bytes = std::uint64_t{16} << 30;
 
 inline void strip_utf8_bom(std::string& text) {
   if (text.size() >= 3 && static_cast<unsigned char>(text[0]) == 0xEF &&
       static_cast<unsigned char>(text[1]) == 0xBB && static_cast<unsigned char>(text[2]) == 0xBF)
     text.erase(0, 3);
+}
+
+// Throws data_error "file:line: invalid UTF-8 at byte offset N of the line: why" unless text is UTF-8.
+inline void check_utf8(std::string_view text, const std::filesystem::path& file) {
+  try {
+    text::utf8_validate(text);
+  } catch (const text::utf8_error& e) {
+    const std::string_view before = text.substr(0, e.offset());
+    const std::size_t line = 1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
+    const std::size_t line_start = before.rfind('\n') == std::string_view::npos ? 0 : before.rfind('\n') + 1;
+    std::string why = e.what();
+    why = why.substr(why.find(": ") == std::string::npos ? 0 : why.find(": ") + 2);
+    throw make_data_error(file, line, "invalid UTF-8 at byte offset " + std::to_string(e.offset() - line_start) + " of the line: " + why);
+  }
+}
+
+// The file's text, BOM stripped, checked to be UTF-8.
+inline std::string read_file_text(const std::filesystem::path& file) {
+  std::string text = io::read_whole_file(file.string(), data_max_file_bytes);
+  strip_utf8_bom(text);
+  check_utf8(text, file);
+  return text;
 }
 
 // Lines without their terminators ("\n" or "\r\n"); a final line without "\n" still counts,
@@ -41,12 +62,8 @@ inline std::vector<std::string> split_lines(std::string_view text) {
   return lines;
 }
 
-// BOM-stripped lines of a file.
-inline std::vector<std::string> read_lines(const std::filesystem::path& file) {
-  std::string text = read_file_text(file);
-  strip_utf8_bom(text);
-  return split_lines(text);
-}
+// BOM-stripped, UTF-8-checked lines of a file.
+inline std::vector<std::string> read_lines(const std::filesystem::path& file) { return split_lines(read_file_text(file)); }
 
 inline std::vector<std::string> split_tabs(std::string_view line) {
   std::vector<std::string> fields;

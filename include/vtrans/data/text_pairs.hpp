@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "vtrans/data/example.hpp"
 #include "vtrans/data/label_vocab.hpp"
 #include "vtrans/data/text_file.hpp"
+#include "vtrans/io/json.hpp"
 
 namespace vtrans::data {
 
@@ -43,13 +45,13 @@ struct label_sink {
       char* end = nullptr;
       float v = std::strtof(label.c_str(), &end);
       if (label.empty() || end != label.c_str() + label.size() || !std::isfinite(v))
-        throw make_data_error(file, line, "bad regression label '" + label + "'");
+        throw make_data_error(file, line, "bad regression label " + io::detail::quote(label));
       e.score = v;
       return;
     }
     if (opt.freeze_labels) {
       auto id = vocab.find(label);
-      if (!id) throw make_data_error(file, line, "unknown label '" + label + "'");
+      if (!id) throw make_data_error(file, line, "unknown label " + io::detail::quote(label));
       e.label = *id;
     } else {
       e.label = vocab.add(label);
@@ -82,6 +84,7 @@ inline text_pairs_data read_text_pairs_tsv(const std::filesystem::path& file, co
     if (f.size() != ncols)
       throw make_data_error(file, i + 1, "row has " + std::to_string(f.size()) + " columns, expected " + std::to_string(ncols));
     example e;
+    e.origin = file_line(file, i + 1);
     e.id = std::to_string(out.size());
     e.text_a = f[0];
     if (opt.pair) e.text_b = f[1];
@@ -103,16 +106,18 @@ inline text_pairs_data read_text_pairs_jsonl(const std::filesystem::path& file, 
   for (std::size_t i = 0; i < lines.size(); ++i) {
     const std::size_t line_no = i + 1;
     if (lines[i].find_first_not_of(" \t") == std::string::npos) continue;
+    const std::string origin = file_line(file, line_no);
     nlohmann::json j;
     try {
-      j = nlohmann::json::parse(lines[i]);
-    } catch (const nlohmann::json::parse_error& err) {
-      throw make_data_error(file, line_no, std::string("invalid JSON: ") + err.what());
+      j = io::parse_json(lines[i], origin);
+    } catch (const format_error& err) {
+      throw data_error(err.what());
     }
     if (!j.is_object()) throw make_data_error(file, line_no, "expected a JSON object");
     auto text = j.find("text");
     if (text == j.end() || !text->is_string()) throw make_data_error(file, line_no, "missing string field \"text\"");
     example e;
+    e.origin = origin;
     e.text_a = text->get<std::string>();
     if (auto p = j.find("text_pair"); p != j.end() && !p->is_null()) {
       if (!p->is_string()) throw make_data_error(file, line_no, "\"text_pair\" must be a string");
@@ -128,9 +133,12 @@ inline text_pairs_data read_text_pairs_jsonl(const std::filesystem::path& file, 
     } else if (label->is_string()) {
       sink.set(e, label->get<std::string>(), file, line_no);
     } else if (label->is_number_integer()) {
-      sink.set(e, std::to_string(label->get<long long>()), file, line_no);
+      sink.set(e, label->dump(), file, line_no);
     } else if (label->is_number() && opt.regression) {
-      e.score = label->get<float>();
+      const double v = label->get<double>();  // range-checked before narrowing: a float cast of 1e39 is undefined
+      if (!(std::fabs(v) <= std::numeric_limits<float>::max()))
+        throw make_data_error(file, line_no, "regression label " + label->dump() + " is not a finite float");
+      e.score = static_cast<float>(v);
     } else {
       throw make_data_error(file, line_no, "\"label\" must be a string or integer (or a number for regression)");
     }

@@ -2,18 +2,16 @@
 // One read interface over a Hugging Face model folder, whether its weights are a single
 // model.safetensors or shards listed by model.safetensors.index.json
 // ({"metadata": {...}, "weight_map": {"<tensor>": "<shard file>"}}).
-#include <cerrno>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "vtrans/io/errors.hpp"
+#include "vtrans/io/json.hpp"
 #include "vtrans/io/safetensors.hpp"
 
 namespace vtrans::io {
@@ -97,16 +95,7 @@ class checkpoint_reader {
   void open_index(const std::string& path) {
     namespace fs = std::filesystem;
     source_ = path;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) detail::fail_os("cannot open", path, errno);
-    std::ostringstream text;
-    text << in.rdbuf();
-    nlohmann::json index;
-    try {
-      index = nlohmann::json::parse(text.str());
-    } catch (const nlohmann::json::exception& e) {
-      detail::fail(path, std::string("not valid JSON: ") + e.what());
-    }
+    const nlohmann::json index = read_json_file(path);
     if (!index.is_object()) detail::fail(path, "must be a JSON object");
     auto wm = index.find("weight_map");
     if (wm == index.end() || !wm->is_object()) detail::fail(path, "missing or non-object \"weight_map\"");

@@ -1,5 +1,6 @@
 #pragma once
-// The exceptions of the checkpoint file layer, and the helpers that keep their messages to one line.
+// The exceptions of the checkpoint file layer (vtrans::error's, under their io:: names), and the
+// helpers that keep their messages to one line.
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -11,18 +12,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vtrans/error.hpp"
+
 namespace vtrans::io {
 
-// A file's content is malformed or inconsistent (bad header, offsets, dtype, missing tensor or key...).
-// The message is one line: "<file>: <what>", naming the tensor, key or offset involved.
-struct format_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-// The operating system refused an operation (open, read, write, rename). Names the path and the reason.
-struct file_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using vtrans::file_error;
+using vtrans::format_error;
+using vtrans::resource_error;
 
 namespace detail {
 
@@ -87,6 +83,11 @@ inline bool json_deeper_than(const nlohmann::json& root, std::size_t max_depth) 
 
 [[noreturn]] inline void fail(const std::string& file, const std::string& what) {
   throw format_error(file + ": " + what);
+}
+
+// A size read from a file above its cap: "<file>: <what> <value> exceeds the limit of <cap>".
+[[noreturn]] inline void fail_limit(const std::string& file, const std::string& what, std::uint64_t value, std::uint64_t cap) {
+  throw resource_error(file + ": " + what + " " + std::to_string(value) + " exceeds the limit of " + std::to_string(cap));
 }
 
 [[noreturn]] inline void fail_os(const std::string& what, const std::string& path, int err) {

@@ -1,26 +1,33 @@
 #pragma once
-// The model families vtrans reads, keyed by the "model_type" of a Hugging Face config.json.
-#include <optional>
+// The run-time identity of a model family: a handle on its description (nn::family_spec, one per
+// header under nn/families/). A model_config carries one; code reads the family's facts through
+// it and never compares it against a particular family.
+#include <stdexcept>
 #include <string_view>
+
+#include "vtrans/nn/family.hpp"
 
 namespace vtrans::io {
 
-enum class family { bert, roberta, gpt2, llama };
+class family {
+ public:
+  constexpr family() = default;
+  constexpr family(const nn::family_spec& spec) : spec_(&spec) {}  // NOLINT: a family is its spec
 
-inline std::string_view family_name(family f) {
-  switch (f) {
-    case family::bert: return "bert";
-    case family::roberta: return "roberta";
-    case family::gpt2: return "gpt2";
-    case family::llama: return "llama";
+  const nn::family_spec& spec() const {
+    if (!spec_) throw std::logic_error("vtrans: model_config has no family (use parse_config or make_config)");
+    return *spec_;
   }
-  return "?";
-}
+  const nn::family_spec* operator->() const { return &spec(); }
+  std::string_view name() const { return spec_ ? spec_->model_type : std::string_view("(none)"); }
 
-inline std::optional<family> family_from_model_type(std::string_view model_type) {
-  for (family f : {family::bert, family::roberta, family::gpt2, family::llama})
-    if (family_name(f) == model_type) return f;
-  return std::nullopt;
-}
+  friend constexpr bool operator==(family a, family b) { return a.spec_ == b.spec_; }
+  friend constexpr bool operator!=(family a, family b) { return a.spec_ != b.spec_; }
+
+ private:
+  const nn::family_spec* spec_ = nullptr;
+};
+
+inline std::string_view family_name(family f) { return f.name(); }
 
 }  // namespace vtrans::io

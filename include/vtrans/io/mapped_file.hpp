@@ -1,8 +1,10 @@
 #pragma once
 // A whole file mapped read-only into memory (POSIX mmap), so large checkpoints are paged in on demand
-// instead of being copied into the heap.
+// instead of being copied into the heap; and whole-file reads with a size cap.
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
+#include <new>
 #include <string>
 #include <utility>
 
@@ -75,5 +77,16 @@ class mapped_file {
   const unsigned char* data_ = nullptr;
   std::size_t size_ = 0;
 };
+
+// The bytes of a file as a string; a file larger than max_bytes is refused before it is read.
+inline std::string read_whole_file(const std::string& path, std::uint64_t max_bytes) {
+  const mapped_file map(path);
+  if (map.size() > max_bytes) detail::fail_limit(path, "file size", map.size(), max_bytes);
+  try {
+    return std::string(reinterpret_cast<const char*>(map.data()), map.size());
+  } catch (const std::bad_alloc&) {
+    throw resource_error(path + ": " + std::to_string(map.size()) + " bytes do not fit in memory");
+  }
+}
 
 }  // namespace vtrans::io

@@ -1,7 +1,8 @@
 #pragma once
-// Hugging Face config.json for BERT, RoBERTa, GPT-2 and LLaMA: parsed into one model_config with the
-// defaults of transformers' config classes, per-layer sizes from "pruned_heads" and "per_layer_config",
-// and written back in each family's own key spelling. Unknown keys are kept in `raw` and round-trip.
+// Hugging Face config.json of every family in nn/families.hpp: parsed into one model_config with the
+// defaults of transformers' config classes (the family's config_schema), per-layer sizes from
+// "pruned_heads" and "per_layer_config", sliding windows by the family's window rule, and written
+// back in the family's own key spelling. Unknown keys are kept in `raw` and round-trip.
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
@@ -19,6 +20,8 @@
 #include "vtrans/io/atomic_file.hpp"
 #include "vtrans/io/errors.hpp"
 #include "vtrans/io/family.hpp"
+#include "vtrans/nn/families.hpp"
+#include "vtrans/io/json.hpp"
 #include "vtrans/tensor/shape.hpp"
 
 namespace vtrans::io {
@@ -26,28 +29,29 @@ namespace vtrans::io {
 // The sizes of one transformer layer; they differ between layers once a model is pruned.
 struct layer_sizes {
   index heads = 0;         // query heads
-  index kv_heads = 0;      // key/value heads (= heads except for LLaMA's grouped-query attention)
+  index kv_heads = 0;      // key/value heads (= heads without grouped-query attention)
   index intermediate = 0;  // FFN width
   bool has_attention = true;
   bool has_mlp = true;
+  index window = 0;        // attention sees at most this many keys ending at the query (0: all)
 
   friend bool operator==(const layer_sizes& a, const layer_sizes& b) {
     return a.heads == b.heads && a.kv_heads == b.kv_heads && a.intermediate == b.intermediate &&
-           a.has_attention == b.has_attention && a.has_mlp == b.has_mlp;
+           a.has_attention == b.has_attention && a.has_mlp == b.has_mlp && a.window == b.window;
   }
   friend bool operator!=(const layer_sizes& a, const layer_sizes& b) { return !(a == b); }
 };
 
 struct model_config {
-  io::family family = io::family::bert;
-  std::string model_type;  // as in the file; always family_name(family)
+  io::family family;       // the family's description (nn/families/)
+  std::string model_type;  // as in the file; always family.name()
   std::vector<std::string> architectures;
   index vocab_size = 0;
   index hidden_size = 0;
   index num_layers = 0;
   index num_heads = 0;          // global value; layers[i].heads is what a layer really has
-  index num_kv_heads = 0;       // = num_heads except LLaMA
-  index head_dim = 0;           // hidden / heads unless LLaMA's config sets head_dim
+  index num_kv_heads = 0;       // = num_heads without grouped-query attention
+  index head_dim = 0;           // hidden / heads unless config.json sets head_dim
   index intermediate_size = 0;  // global value
   index max_positions = 0;      // rows of the position table (RoBERTa: 514, of which 2 unusable)
   index type_vocab_size = 0;    // 0 where the family has no segment embeddings
@@ -58,14 +62,16 @@ struct model_config {
   index eos_token_id = -1;  // the first one where the file lists several
   double rope_theta = 0;    // 0 for families without RoPE
   bool tie_word_embeddings = true;
-  bool attention_bias = true;  // BERT, RoBERTa and GPT-2 always have biases
-  bool mlp_bias = true;
+  bool attention_bias = false;  // config.json's booleans (families whose projections follow them)
+  bool mlp_bias = false;
   index num_labels = 2;
   std::vector<std::string> id2label;  // id -> label, size num_labels
   std::string problem_type;           // "" when unset
   double initializer_range = 0.02;
   std::vector<layer_sizes> layers;  // size num_layers
   nlohmann::json raw = nlohmann::json::object();  // the parsed file, for keys we do not model
+
+  const nn::family_spec& spec() const { return family.spec(); }
 
   // Equality of everything modelled; `raw` is not compared.
   friend bool operator==(const model_config& a, const model_config& b) {
@@ -83,9 +89,21 @@ struct model_config {
   friend bool operator!=(const model_config& a, const model_config& b) { return !(a == b); }
 };
 
+// Whether a tensor with this bias rule has a bias under the config.
+inline bool has_bias(const model_config& c, nn::bias b) {
+  switch (b) {
+    case nn::bias::none: return false;
+    case nn::bias::always: return true;
+    case nn::bias::attention_bias: return c.attention_bias;
+    case nn::bias::mlp_bias: return c.mlp_bias;
+  }
+  return false;
+}
+
 // Longest input the position table allows: RoBERTa's positions start after the padding index.
 inline index max_sequence_length(const model_config& c) {
-  if (c.family == family::roberta && c.pad_token_id >= 0) return std::max<index>(0, c.max_positions - c.pad_token_id - 1);
+  if (c.spec().positions == nn::position_kind::learned_after_padding && c.pad_token_id >= 0)
+    return std::max<index>(0, c.max_positions - c.pad_token_id - 1);
   return c.max_positions;
 }
 
@@ -127,6 +145,8 @@ class config_reader {
     return x;
   }
   index int_or(const std::string& key, index def, index min_value) const { return opt_int(key, min_value).value_or(def); }
+  // Whether the file holds the key at all (null included).
+  bool has(const std::string& key) const { return j_.contains(key); }
 
   // An integer under either of two spellings (GPT-2's attribute_map: n_embd <-> hidden_size).
   index int_alias_or(const std::string& key, const std::string& alias, index def, index min_value) const {
@@ -136,6 +156,10 @@ class config_reader {
       fail(src_, "keys " + quote(key) + " (" + std::to_string(*a) + ") and " + quote(alias) + " (" + std::to_string(*b) +
                      ") disagree");
     return a ? *a : b ? *b : def;
+  }
+  index int_key(const nn::config_key<index>& k, index min_value) const {
+    return k.alias.empty() ? int_or(std::string(k.name), k.fallback, min_value)
+                           : int_alias_or(std::string(k.name), std::string(k.alias), k.fallback, min_value);
   }
   double number_or(const std::string& key, double def) const {
     const nlohmann::json* v = get(key);
@@ -183,7 +207,7 @@ inline index key_index(const std::string& src, const std::string& where, const s
   return v;
 }
 
-inline void parse_rope(const config_reader& r, model_config& c) {
+inline void parse_rope(const config_reader& r, model_config& c, double default_theta) {
   const std::string& src = r.source();
   std::optional<double> top;
   if (r.present("rope_theta")) top = r.number_or("rope_theta", 0);
@@ -211,7 +235,7 @@ inline void parse_rope(const config_reader& r, model_config& c) {
   }
   if (top && inner && *top != *inner)
     fail(src, "\"rope_theta\" (" + show(*top) + ") and \"rope_parameters.rope_theta\" (" + show(*inner) + ") disagree");
-  c.rope_theta = inner ? *inner : top ? *top : 10000.0;
+  c.rope_theta = inner ? *inner : top ? *top : default_theta;
   if (!(c.rope_theta > 0)) fail(src, "key \"rope_theta\" must be positive, got " + show(c.rope_theta));
 }
 
@@ -253,9 +277,14 @@ inline void parse_labels(const config_reader& r, model_config& c) {
 
 inline void parse_layers(const config_reader& r, model_config& c) {
   const std::string& src = r.source();
-  const bool gqa = c.family == family::llama;
+  const nn::config_schema& k = c.spec().config;
+  const bool gqa = c.spec().grouped_query();
   c.layers.assign(static_cast<std::size_t>(c.num_layers),
-                  layer_sizes{c.num_heads, c.num_kv_heads, c.intermediate_size, true, true});
+                  layer_sizes{c.num_heads, c.num_kv_heads, c.intermediate_size, true, true, 0});
+  // A per-layer key may use the family's spelling, its alias, or the usual Hugging Face name.
+  const auto spelled = [](const std::string& key, const nn::config_key<index>& field, const char* usual) {
+    return key == usual || (field.present() && (key == field.name || key == field.alias));
+  };
 
   if (const nlohmann::json* plc = r.get("per_layer_config")) {
     if (!plc->is_object()) r.bad("per_layer_config", "must be an object, got " + std::string(plc->type_name()));
@@ -266,20 +295,20 @@ inline void parse_layers(const config_reader& r, model_config& c) {
       layer_sizes& L = c.layers[static_cast<std::size_t>(li)];
       std::optional<index> heads, kv, inter;
       for (auto f = it.value().begin(); f != it.value().end(); ++f) {
-        const std::string& k = f.key();
-        const std::string fw = where + "." + k;
+        const std::string& key = f.key();
+        const std::string fw = where + "." + key;
         auto positive = [&](index min_value) {
           if (!f.value().is_number_integer() || (f.value().is_number_integer() && f.value().get<index>() < min_value))
             fail(src, fw + " must be an integer >= " + std::to_string(min_value) + ", got " + show(f.value()));
           return f.value().get<index>();
         };
-        if (k == "num_attention_heads" || (c.family == family::gpt2 && k == "n_head")) {
+        if (spelled(key, k.num_heads, "num_attention_heads")) {
           heads = positive(0);
-        } else if (k == "num_key_value_heads" && gqa) {
-          kv = positive(1);
-        } else if (k == "intermediate_size" || (c.family == family::gpt2 && k == "n_inner")) {
+        } else if (gqa && spelled(key, k.num_kv_heads, "num_key_value_heads")) {
+          kv = positive(0);  // 0 only with "skip": ["attention"] (checked below), as to_json writes it
+        } else if (spelled(key, k.intermediate_size, "intermediate_size")) {
           inter = positive(0);
-        } else if (k == "skip") {
+        } else if (key == "skip") {
           if (f.value().is_null()) continue;
           if (!f.value().is_array()) fail(src, fw + " must be a list, got " + show(f.value()));
           for (const auto& s : f.value()) {
@@ -290,7 +319,7 @@ inline void parse_layers(const config_reader& r, model_config& c) {
           }
         } else {
           // A per-layer key we cannot honour would silently build the wrong model.
-          fail(src, where + " has unsupported key " + quote(k));
+          fail(src, where + " has unsupported key " + quote(key));
         }
       }
       if (heads) {
@@ -305,7 +334,7 @@ inline void parse_layers(const config_reader& r, model_config& c) {
   if (const nlohmann::json* ph = r.get("pruned_heads")) {
     if (!ph->is_object()) r.bad("pruned_heads", "must be an object, got " + std::string(ph->type_name()));
     if (!ph->empty() && gqa)
-      r.bad("pruned_heads", "is not supported for llama (grouped-query attention); use per_layer_config");
+      r.bad("pruned_heads", "is not supported for " + c.model_type + " (grouped-query attention); use per_layer_config");
     for (auto it = ph->begin(); it != ph->end(); ++it) {
       const index li = key_index(src, "pruned_heads", it.key(), c.num_layers);
       const std::string where = "pruned_heads[" + quote(it.key()) + "]";
@@ -330,6 +359,92 @@ inline void parse_layers(const config_reader& r, model_config& c) {
   }
 }
 
+// "sliding_window": absent -> the family's default, null -> no window (0).
+inline index sliding_window_of(const config_reader& r, const nn::config_schema& k) {
+  if (!r.has("sliding_window")) return k.sliding_window;
+  return r.opt_int("sliding_window", 1).value_or(0);
+}
+
+// Per-layer attention windows by the family's rule (nn::window_rule).
+inline void parse_windows(const config_reader& r, model_config& c) {
+  const nn::config_schema& k = c.spec().config;
+  switch (c.spec().windows) {
+    case nn::window_rule::none: return;
+    case nn::window_rule::every_layer: {
+      const index w = sliding_window_of(r, k);
+      for (auto& L : c.layers) L.window = w;
+      return;
+    }
+    case nn::window_rule::upper_layers: {
+      // transformers: sliding_window = None unless use_sliding_window; then the layers that
+      // "layer_types" marks "sliding_attention", or by default those from max_window_layers up.
+      const bool use = r.bool_or("use_sliding_window", false);
+      const index w = sliding_window_of(r, k);
+      const index first = r.int_or("max_window_layers", k.max_window_layers, 0);
+      std::vector<bool> sliding(c.layers.size());
+      for (std::size_t i = 0; i < sliding.size(); ++i) sliding[i] = index(i) >= first;
+      if (const nlohmann::json* types = r.get("layer_types")) {
+        if (!types->is_array() || types->size() != c.layers.size())
+          r.bad("layer_types", "must be a list of " + std::to_string(c.layers.size()) + " layer types, got " + show(*types));
+        for (std::size_t i = 0; i < sliding.size(); ++i) {
+          const nlohmann::json& t = (*types)[i];
+          if (t != "full_attention" && t != "sliding_attention")
+            fail(r.source(), "layer_types[" + std::to_string(i) + "] is " + show(t) +
+                                 ", which vtrans does not support (\"full_attention\" or \"sliding_attention\")");
+          sliding[i] = t == "sliding_attention";
+        }
+      }
+      for (std::size_t i = 0; i < sliding.size(); ++i) c.layers[i].window = use && sliding[i] ? w : 0;
+      return;
+    }
+  }
+}
+
+// Sizes, norms, activation, special tokens and biases from the family's keys and defaults.
+inline void parse_sizes(const config_reader& r, model_config& c) {
+  const nn::family_spec& f = c.spec();
+  const nn::config_schema& k = f.config;
+  const std::string& src = r.source();
+  c.vocab_size = r.int_key(k.vocab_size, 1);
+  c.hidden_size = r.int_key(k.hidden_size, 1);
+  c.num_layers = r.int_key(k.num_layers, 0);
+  c.num_heads = r.int_key(k.num_heads, 1);
+  c.num_kv_heads = c.num_heads;
+  if (f.grouped_query()) {
+    const std::string key(k.num_kv_heads.name);
+    const index fallback = k.num_kv_heads.fallback > 0 && !r.has(key) ? k.num_kv_heads.fallback : c.num_heads;  // null: heads
+    c.num_kv_heads = r.opt_int(key, 1).value_or(fallback);
+    if (c.num_heads % c.num_kv_heads != 0)
+      fail(src, key + " (" + std::to_string(c.num_kv_heads) + ") does not divide num_attention_heads (" + std::to_string(c.num_heads) + ")");
+  }
+  if (k.intermediate_per_hidden > 0)
+    c.intermediate_size = r.opt_int(std::string(k.intermediate_size.name), 0).value_or(k.intermediate_per_hidden * c.hidden_size);
+  else
+    c.intermediate_size = r.int_key(k.intermediate_size, 0);
+  c.activation = r.string_or(std::string(k.activation.name), std::string(k.activation.fallback));
+  c.max_positions = r.int_key(k.max_positions, 0);
+  c.type_vocab_size = k.type_vocab_size.present() ? r.int_key(k.type_vocab_size, 0) : 0;
+  c.norm_eps = r.number_or(std::string(k.norm_eps.name), k.norm_eps.fallback);
+  c.pad_token_id = r.token_id("pad_token_id", k.pad_token_id);
+  c.bos_token_id = r.token_id("bos_token_id", k.bos_token_id);
+  c.eos_token_id = r.token_id("eos_token_id", k.eos_token_id);
+  c.tie_word_embeddings = r.bool_or("tie_word_embeddings", k.tie_word_embeddings);
+  c.attention_bias = k.attention_bias.present() && r.bool_or(std::string(k.attention_bias.name), k.attention_bias.fallback);
+  c.mlp_bias = k.mlp_bias.present() && r.bool_or(std::string(k.mlp_bias.name), k.mlp_bias.fallback);
+  if (f.positions == nn::position_kind::rotary) parse_rope(r, c, k.rope_theta);
+  if (c.num_layers > config_max_layers) fail(src, "number of layers " + std::to_string(c.num_layers) + " is implausibly large");
+  // "head_dim": read by transformers for some families; for the others a vtrans extension that
+  // keeps a pruned hidden size (no longer heads * head_dim) readable.
+  if (auto hd = r.opt_int("head_dim", 1)) {
+    c.head_dim = *hd;
+  } else {
+    if (c.hidden_size % c.num_heads != 0)
+      fail(src, "hidden size " + std::to_string(c.hidden_size) + " is not divisible by the " + std::to_string(c.num_heads) +
+                    " attention heads");
+    c.head_dim = c.hidden_size / c.num_heads;
+  }
+}
+
 }  // namespace detail
 
 // Parse a config.json already read as JSON. source_name appears in every error message.
@@ -342,11 +457,11 @@ inline model_config parse_config(const nlohmann::json& j, const std::string& sou
   c.raw = j;
 
   auto mt = j.find("model_type");
-  if (mt == j.end() || mt->is_null()) detail::fail(src, "missing \"model_type\" (expected bert, roberta, gpt2 or llama)");
+  if (mt == j.end() || mt->is_null()) detail::fail(src, "missing \"model_type\" (expected " + nn::family_names() + ")");
   if (!mt->is_string()) r.bad("model_type", "must be a string, got " + detail::show(*mt));
   c.model_type = mt->get<std::string>();
-  auto fam = family_from_model_type(c.model_type);
-  if (!fam) detail::fail(src, "unknown model_type " + detail::quote(c.model_type) + " (expected bert, roberta, gpt2 or llama)");
+  auto fam = nn::find_family(c.model_type);
+  if (!fam) detail::fail(src, "unknown model_type " + detail::quote(c.model_type) + " (expected " + nn::family_names() + ")");
   c.family = *fam;
 
   if (const nlohmann::json* a = r.get("architectures")) {
@@ -357,93 +472,16 @@ inline model_config parse_config(const nlohmann::json& j, const std::string& sou
     }
   }
   c.initializer_range = r.number_or("initializer_range", 0.02);
-  c.tie_word_embeddings = r.bool_or("tie_word_embeddings", c.family != family::llama);
-
-  bool head_dim_given = false;
-  switch (c.family) {
-    case family::bert:
-    case family::roberta: {
-      const bool rob = c.family == family::roberta;
-      c.vocab_size = r.int_or("vocab_size", 30522, 1);
-      c.hidden_size = r.int_or("hidden_size", 768, 1);
-      c.num_layers = r.int_or("num_hidden_layers", 12, 0);
-      c.num_heads = r.int_or("num_attention_heads", 12, 1);
-      c.intermediate_size = r.int_or("intermediate_size", 3072, 0);
-      c.activation = r.string_or("hidden_act", "gelu");
-      c.max_positions = r.int_or("max_position_embeddings", 512, 0);
-      c.type_vocab_size = r.int_or("type_vocab_size", 2, 0);
-      c.norm_eps = r.number_or("layer_norm_eps", 1e-12);
-      c.pad_token_id = r.token_id("pad_token_id", rob ? 1 : 0);
-      c.bos_token_id = r.token_id("bos_token_id", rob ? 0 : -1);
-      c.eos_token_id = r.token_id("eos_token_id", rob ? 2 : -1);
-      c.num_kv_heads = c.num_heads;
-      break;
-    }
-    case family::gpt2: {
-      c.vocab_size = r.int_or("vocab_size", 50257, 1);
-      c.hidden_size = r.int_alias_or("n_embd", "hidden_size", 768, 1);
-      c.num_layers = r.int_alias_or("n_layer", "num_hidden_layers", 12, 0);
-      c.num_heads = r.int_alias_or("n_head", "num_attention_heads", 12, 1);
-      c.max_positions = r.int_alias_or("n_positions", "max_position_embeddings", 1024, 0);
-      c.intermediate_size = r.opt_int("n_inner", 0).value_or(4 * c.hidden_size);
-      c.activation = r.string_or("activation_function", "gelu_new");
-      c.norm_eps = r.number_or("layer_norm_epsilon", 1e-5);
-      c.pad_token_id = r.token_id("pad_token_id", -1);
-      c.bos_token_id = r.token_id("bos_token_id", 50256);
-      c.eos_token_id = r.token_id("eos_token_id", 50256);
-      c.num_kv_heads = c.num_heads;
-      break;
-    }
-    case family::llama: {
-      c.vocab_size = r.int_or("vocab_size", 32000, 1);
-      c.hidden_size = r.int_or("hidden_size", 4096, 1);
-      c.intermediate_size = r.int_or("intermediate_size", 11008, 0);
-      c.num_layers = r.int_or("num_hidden_layers", 32, 0);
-      c.num_heads = r.int_or("num_attention_heads", 32, 1);
-      c.num_kv_heads = r.opt_int("num_key_value_heads", 1).value_or(c.num_heads);
-      c.activation = r.string_or("hidden_act", "silu");
-      c.max_positions = r.int_or("max_position_embeddings", 2048, 0);
-      c.norm_eps = r.number_or("rms_norm_eps", 1e-6);
-      c.pad_token_id = r.token_id("pad_token_id", -1);
-      c.bos_token_id = r.token_id("bos_token_id", 1);
-      c.eos_token_id = r.token_id("eos_token_id", 2);
-      c.attention_bias = r.bool_or("attention_bias", false);
-      c.mlp_bias = r.bool_or("mlp_bias", false);
-      if (auto hd = r.opt_int("head_dim", 1)) {
-        c.head_dim = *hd;
-        head_dim_given = true;
-      }
-      detail::parse_rope(r, c);
-      if (c.num_heads % c.num_kv_heads != 0)
-        detail::fail(src, "num_key_value_heads (" + std::to_string(c.num_kv_heads) + ") does not divide num_attention_heads (" +
-                              std::to_string(c.num_heads) + ")");
-      break;
-    }
-  }
-  // vtrans extension for BERT/RoBERTa/GPT-2: a pruned hidden size no longer equals heads * head_dim,
-  // so exported configs carry "head_dim" (as LLaMA's do); transformers ignores the key there.
-  if (!head_dim_given && c.family != family::llama) {
-    if (auto hd = r.opt_int("head_dim", 1)) {
-      c.head_dim = *hd;
-      head_dim_given = true;
-    }
-  }
-  if (c.num_layers > detail::config_max_layers)
-    detail::fail(src, "number of layers " + std::to_string(c.num_layers) + " is implausibly large");
-  if (!head_dim_given) {
-    if (c.hidden_size % c.num_heads != 0)
-      detail::fail(src, "hidden size " + std::to_string(c.hidden_size) + " is not divisible by the " +
-                            std::to_string(c.num_heads) + " attention heads");
-    c.head_dim = c.hidden_size / c.num_heads;
-  }
+  detail::parse_sizes(r, c);
   detail::parse_labels(r, c);
   detail::parse_layers(r, c);
+  detail::parse_windows(r, c);
   return c;
 }
 
 // The defaults of transformers' config class for a family, as if config.json held only model_type.
 inline model_config default_config(io::family f) {
-  return parse_config(nlohmann::json{{"model_type", std::string(family_name(f))}}, "default " + std::string(family_name(f)) + " config");
+  return parse_config(nlohmann::json{{"model_type", std::string(f.name())}}, "default " + std::string(f.name()) + " config");
 }
 
 // Read config.json; path may also be the model folder holding it.
@@ -451,18 +489,51 @@ inline model_config load_config(const std::string& path) {
   std::string file = path;
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) file = (std::filesystem::path(path) / "config.json").string();
-  std::ifstream in(file, std::ios::binary);
-  if (!in) detail::fail_os("cannot open", file, errno);
-  std::ostringstream text;
-  text << in.rdbuf();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::exception& e) {
-    detail::fail(file, std::string("not valid JSON: ") + e.what());
-  }
-  return parse_config(j, file);
+  return parse_config(read_json_file(file), file);
 }
+
+namespace detail {
+
+// Writes the sliding windows back under the family's rule; throws when the rule cannot express them.
+inline void write_windows(const model_config& c, const nlohmann::json& raw, nlohmann::json& j) {
+  const std::string src = "model_config";
+  std::set<index> sizes;
+  for (const auto& L : c.layers)
+    if (L.window > 0) sizes.insert(L.window);
+  if (sizes.size() > 1) fail(src, "layers have different sliding windows, which " + c.model_type + "'s config.json cannot express");
+  const index w = sizes.empty() ? 0 : *sizes.begin();
+  switch (c.spec().windows) {
+    case nn::window_rule::none:
+      if (w > 0) fail(src, c.model_type + " has no sliding-window attention");
+      return;
+    case nn::window_rule::every_layer:
+      for (const auto& L : c.layers)
+        if (L.window != w) fail(src, "only some layers have a sliding window, which " + c.model_type + "'s config.json cannot express");
+      j["sliding_window"] = w > 0 ? nlohmann::json(w) : nlohmann::json(nullptr);
+      return;
+    case nn::window_rule::upper_layers: {
+      if (w == 0) {
+        if (raw.contains("use_sliding_window")) j["use_sliding_window"] = false;
+        return;
+      }
+      j["use_sliding_window"] = true;
+      j["sliding_window"] = w;
+      std::size_t first = 0;
+      while (first < c.layers.size() && c.layers[first].window == 0) ++first;
+      bool suffix = true;
+      for (std::size_t i = first; i < c.layers.size(); ++i) suffix = suffix && c.layers[i].window > 0;
+      if (suffix) j["max_window_layers"] = first;
+      if (!suffix || raw.contains("layer_types")) {
+        nlohmann::json types = nlohmann::json::array();
+        for (const auto& L : c.layers) types.push_back(L.window > 0 ? "sliding_attention" : "full_attention");
+        j["layer_types"] = types;
+      }
+      return;
+    }
+  }
+}
+
+}  // namespace detail
 
 // Per-layer sizes are written against the config's own global fields (num_heads, num_kv_heads,
 // intermediate_size): parse_config(to_json(c)) == c exactly. Call use_most_common_layer_sizes first
@@ -470,26 +541,36 @@ inline model_config load_config(const std::string& path) {
 // stock config whenever every layer was pruned alike.
 inline nlohmann::json to_json(const model_config& c) {
   const std::string src = "model_config";
-  const bool gqa = c.family == family::llama;
+  const nn::family_spec& f = c.spec();
+  const nn::config_schema& k = f.config;
+  const bool gqa = f.grouped_query();
   if (c.layers.size() != static_cast<std::size_t>(c.num_layers))
     detail::fail(src, "has " + std::to_string(c.layers.size()) + " layer entries for num_layers = " + std::to_string(c.num_layers));
   if (c.num_heads <= 0 || c.hidden_size <= 0 || c.num_kv_heads <= 0)
     detail::fail(src, "hidden size, heads and key/value heads must be positive");
   const bool implied_head_dim = c.hidden_size % c.num_heads == 0 && c.hidden_size / c.num_heads == c.head_dim;
   if (!gqa && c.num_kv_heads != c.num_heads)
-    detail::fail(src, std::string(family_name(c.family)) + " has no grouped-query attention: num_kv_heads must equal num_heads");
+    detail::fail(src, c.model_type + " has no grouped-query attention: num_kv_heads must equal num_heads");
 
   nlohmann::json j = c.raw.is_object() ? c.raw : nlohmann::json::object();
   const nlohmann::json raw = j;
-  const auto had = [&](const char* k) { return raw.contains(k) && !raw[k].is_null(); };
+  const auto had = [&](std::string_view key) {
+    const auto it = raw.find(std::string(key));
+    return it != raw.end() && !it->is_null();
+  };
   // Heads removed by "pruned_heads" are already in `layers`; writing the list again would prune twice.
   j.erase("pruned_heads");
   j.erase("per_layer_config");
+  // a key in the family's spelling; the other spelling goes
+  const auto put = [&](const auto& key, const nlohmann::json& value) {
+    if (!key.alias.empty()) j.erase(std::string(key.alias));
+    j[std::string(key.name)] = value;
+  };
 
-  j["model_type"] = std::string(family_name(c.family));
+  j["model_type"] = std::string(f.model_type);
   if (!c.architectures.empty()) j["architectures"] = c.architectures;
   else j.erase("architectures");
-  j["vocab_size"] = c.vocab_size;
+  put(k.vocab_size, c.vocab_size);
   j["initializer_range"] = c.initializer_range;
   j["tie_word_embeddings"] = c.tie_word_embeddings;
   const auto token = [&](const char* key, index id) {
@@ -501,58 +582,28 @@ inline nlohmann::json to_json(const model_config& c) {
   token("bos_token_id", c.bos_token_id);
   token("eos_token_id", c.eos_token_id);
 
-  const char* heads_key = "num_attention_heads";
-  const char* inter_key = "intermediate_size";
-  switch (c.family) {
-    case family::bert:
-    case family::roberta:
-      j["hidden_size"] = c.hidden_size;
-      j["num_hidden_layers"] = c.num_layers;
-      j["num_attention_heads"] = c.num_heads;
-      j["intermediate_size"] = c.intermediate_size;
-      j["hidden_act"] = c.activation;
-      j["max_position_embeddings"] = c.max_positions;
-      j["type_vocab_size"] = c.type_vocab_size;
-      j["layer_norm_eps"] = c.norm_eps;
-      if (!implied_head_dim) j["head_dim"] = c.head_dim;  // pruned hidden size (vtrans extension)
-      else j.erase("head_dim");
-      break;
-    case family::gpt2:
-      for (const char* alias : {"hidden_size", "num_hidden_layers", "num_attention_heads", "max_position_embeddings"})
-        j.erase(alias);
-      j["n_embd"] = c.hidden_size;
-      j["n_layer"] = c.num_layers;
-      j["n_head"] = c.num_heads;
-      j["n_positions"] = c.max_positions;
-      j["n_inner"] = c.intermediate_size == 4 * c.hidden_size && !had("n_inner") ? nlohmann::json(nullptr)
-                                                                                 : nlohmann::json(c.intermediate_size);
-      j["activation_function"] = c.activation;
-      j["layer_norm_epsilon"] = c.norm_eps;
-      if (!implied_head_dim) j["head_dim"] = c.head_dim;  // pruned hidden size (vtrans extension)
-      else j.erase("head_dim");
-      heads_key = "n_head";
-      inter_key = "n_inner";
-      break;
-    case family::llama:
-      j["hidden_size"] = c.hidden_size;
-      j["num_hidden_layers"] = c.num_layers;
-      j["num_attention_heads"] = c.num_heads;
-      j["num_key_value_heads"] = c.num_kv_heads;
-      if (!implied_head_dim || had("head_dim")) j["head_dim"] = c.head_dim;
-      j["intermediate_size"] = c.intermediate_size;
-      j["hidden_act"] = c.activation;
-      j["max_position_embeddings"] = c.max_positions;
-      j["rms_norm_eps"] = c.norm_eps;
-      j["attention_bias"] = c.attention_bias;
-      j["mlp_bias"] = c.mlp_bias;
-      if (had("rope_parameters") && raw["rope_parameters"].is_object()) {
-        j["rope_parameters"]["rope_theta"] = c.rope_theta;
-        if (had("rope_theta")) j["rope_theta"] = c.rope_theta;
-      } else {
-        j["rope_theta"] = c.rope_theta;
-      }
-      break;
+  put(k.hidden_size, c.hidden_size);
+  put(k.num_layers, c.num_layers);
+  put(k.num_heads, c.num_heads);
+  if (gqa) put(k.num_kv_heads, c.num_kv_heads);
+  const bool implied_ffn = k.intermediate_per_hidden > 0 && c.intermediate_size == k.intermediate_per_hidden * c.hidden_size;
+  put(k.intermediate_size, implied_ffn && !had(k.intermediate_size.name) ? nlohmann::json(nullptr) : nlohmann::json(c.intermediate_size));
+  put(k.activation, c.activation);
+  put(k.max_positions, c.max_positions);
+  if (k.type_vocab_size.present()) put(k.type_vocab_size, c.type_vocab_size);
+  put(k.norm_eps, c.norm_eps);
+  if (k.attention_bias.present()) put(k.attention_bias, c.attention_bias);
+  if (k.mlp_bias.present()) put(k.mlp_bias, c.mlp_bias);
+  if (!implied_head_dim || had("head_dim")) j["head_dim"] = c.head_dim;
+  if (f.positions == nn::position_kind::rotary) {
+    if (had("rope_parameters") && raw["rope_parameters"].is_object()) {
+      j["rope_parameters"]["rope_theta"] = c.rope_theta;
+      if (had("rope_theta")) j["rope_theta"] = c.rope_theta;
+    } else {
+      j["rope_theta"] = c.rope_theta;
+    }
   }
+  detail::write_windows(c, raw, j);
 
   // Labels: written when the file had them or they differ from transformers' two LABEL_i defaults.
   std::vector<std::string> labels = c.id2label;
@@ -578,12 +629,11 @@ inline nlohmann::json to_json(const model_config& c) {
   for (std::size_t i = 0; i < c.layers.size(); ++i) {
     const layer_sizes& L = c.layers[i];
     if (!gqa && L.kv_heads != L.heads)
-      detail::fail(src, "layer " + std::to_string(i) + ": " + std::string(family_name(c.family)) +
-                            " needs as many key/value heads as heads");
+      detail::fail(src, "layer " + std::to_string(i) + ": " + c.model_type + " needs as many key/value heads as heads");
     nlohmann::json e = nlohmann::json::object();
-    if (L.heads != c.num_heads) e[heads_key] = L.heads;
-    if (gqa && L.kv_heads != c.num_kv_heads) e["num_key_value_heads"] = L.kv_heads;
-    if (L.intermediate != c.intermediate_size) e[inter_key] = L.intermediate;
+    if (L.heads != c.num_heads) e[std::string(k.num_heads.name)] = L.heads;
+    if (gqa && L.kv_heads != c.num_kv_heads) e[std::string(k.num_kv_heads.name)] = L.kv_heads;
+    if (L.intermediate != c.intermediate_size) e[std::string(k.intermediate_size.name)] = L.intermediate;
     nlohmann::json skip = nlohmann::json::array();
     if (!L.has_attention) skip.push_back("attention");
     if (!L.has_mlp) skip.push_back("mlp");
@@ -595,8 +645,8 @@ inline nlohmann::json to_json(const model_config& c) {
 }
 
 // Set the global head, key/value head and FFN sizes to the most common per-layer values (ties: the
-// smallest layer index wins). Heads stay as they are for BERT, RoBERTa and GPT-2, where they also fix
-// head_dim = hidden / heads.
+// smallest layer index wins). Heads stay as they are where transformers ignores "head_dim" (BERT,
+// RoBERTa, GPT-2): there the global head count also fixes head_dim = hidden / heads.
 inline void use_most_common_layer_sizes(model_config& c) {
   if (c.layers.empty()) return;
   const auto most_common = [&](index layer_sizes::*field) {
@@ -615,7 +665,7 @@ inline void use_most_common_layer_sizes(model_config& c) {
     return best;
   };
   c.intermediate_size = most_common(&layer_sizes::intermediate);
-  if (c.family == family::llama) {
+  if (c.spec().config.head_dim_honoured) {
     c.num_heads = most_common(&layer_sizes::heads);
     c.num_kv_heads = most_common(&layer_sizes::kv_heads);
   }

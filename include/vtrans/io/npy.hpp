@@ -23,6 +23,9 @@ struct npy_array {
   std::vector<T> data;  // C order
 };
 
+// NumPy itself refuses headers over 10,000 bytes unless told otherwise; ours are under 200.
+inline constexpr std::size_t npy_max_header = 1 << 20;
+
 namespace detail {
 
 // Just enough of Python's literal syntax for a .npy header: a dict of quoted keys whose values are
@@ -160,6 +163,7 @@ npy_array<T> read_npy(const std::string& path) {
   } else {
     detail::fail(path, "unsupported .npy version " + std::to_string(major) + "." + std::to_string(p[7]));
   }
+  if (header_len > npy_max_header) detail::fail_limit(path, "header length", header_len, npy_max_header);
   if (header_len > size - header_start)
     detail::fail(path, "header length " + std::to_string(header_len) + " runs past the end of the file");
   auto h = detail::npy_header_parser(path, std::string(reinterpret_cast<const char*>(p + header_start), header_len)).parse();

@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <limits>
 #include <map>
-#include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -19,6 +19,7 @@
 #include "vtrans/io/atomic_file.hpp"
 #include "vtrans/io/dtype.hpp"
 #include "vtrans/io/errors.hpp"
+#include "vtrans/io/json.hpp"
 #include "vtrans/io/mapped_file.hpp"
 
 namespace vtrans::io {
@@ -44,36 +45,10 @@ struct byte_span {
 
 // The reference parser's limit: a header this large is an attack or a corrupt file.
 inline constexpr std::uint64_t safetensors_max_header = 100'000'000;
+// Dimensions per tensor: real tensors have at most a handful.
+inline constexpr std::size_t safetensors_max_rank = 64;
 
 namespace detail {
-
-// nlohmann keeps the last of duplicate keys silently; this parse callback remembers the first
-// duplicate so that the caller can reject the header. It tracks keys per open object.
-struct duplicate_key_finder {
-  std::vector<std::set<std::string>> open;
-  std::string current_top;  // the top-level key (tensor name) being parsed
-  std::string duplicate;
-  std::string duplicate_in;  // empty when the duplicate is a top-level name
-  bool found = false;
-
-  bool operator()(int /*depth*/, nlohmann::json::parse_event_t ev, nlohmann::json& parsed) {
-    using ev_t = nlohmann::json::parse_event_t;
-    if (ev == ev_t::object_start) {
-      open.emplace_back();
-    } else if (ev == ev_t::object_end) {
-      if (!open.empty()) open.pop_back();
-    } else if (ev == ev_t::key && !open.empty() && parsed.is_string()) {
-      const auto& k = parsed.get_ref<const std::string&>();
-      if (open.size() == 1) current_top = k;
-      if (!open.back().insert(k).second && !found) {
-        found = true;
-        duplicate = k;
-        if (open.size() > 1) duplicate_in = current_top;
-      }
-    }
-    return true;
-  }
-};
 
 inline bool mul_overflows(std::uint64_t a, std::uint64_t b, std::uint64_t& out) {
   return __builtin_mul_overflow(a, b, &out);
@@ -146,27 +121,17 @@ class safetensors_file {
     if (file_size < 8)
       detail::fail(path_, "file is " + std::to_string(file_size) + " bytes, too short for the 8-byte header size");
     const std::uint64_t n = detail::load_le64(map_.data());
-    if (n > safetensors_max_header)
-      detail::fail(path_, "header size " + std::to_string(n) + " exceeds the limit of " +
-                              std::to_string(safetensors_max_header) + " bytes");
+    if (n > safetensors_max_header) detail::fail_limit(path_, "header size", n, safetensors_max_header);
     if (n > file_size - 8)
       detail::fail(path_, "header size " + std::to_string(n) + " runs past the end of the file (" +
                               std::to_string(file_size) + " bytes)");
     const char* h = reinterpret_cast<const char*>(map_.data() + 8);
     if (n == 0 || h[0] != '{') detail::fail(path_, "header (offset 8) is not a JSON object: it must start with '{'");
 
-    detail::duplicate_key_finder dups;
-    nlohmann::json header;
-    try {
-      header = nlohmann::json::parse(h, h + n, std::ref(dups));
-    } catch (const nlohmann::json::exception& e) {
-      detail::fail(path_, std::string("header is not valid JSON: ") + e.what());
-    }
+    // Duplicate names are refused by the parse: readers that keep the first or the last one
+    // would otherwise see different models in the same file.
+    const nlohmann::json header = parse_json(std::string_view(h, n), path_ + ": header");
     if (!header.is_object()) detail::fail(path_, "header is not a JSON object");
-    if (dups.found) {
-      if (dups.duplicate_in.empty()) detail::fail(path_, "duplicate tensor name " + detail::quote(dups.duplicate) + " in header");
-      detail::fail(path_, "duplicate key " + detail::quote(dups.duplicate) + " in header entry " + detail::quote(dups.duplicate_in));
-    }
 
     data_start_ = 8 + n;
     const std::uint64_t buffer_size = file_size - data_start_;
@@ -206,6 +171,9 @@ class safetensors_file {
 
     auto sh = e.find("shape");
     if (sh == e.end() || !sh->is_array()) detail::fail(path_, where + ": missing or non-array \"shape\"");
+    if (sh->size() > safetensors_max_rank)
+      throw resource_error(path_ + ": " + where + ": shape has " + std::to_string(sh->size()) + " dimensions, more than the limit of " +
+                           std::to_string(safetensors_max_rank));
     std::uint64_t numel = 1;
     bool overflow = false;
     for (const auto& d : *sh) {

@@ -12,8 +12,8 @@ enum class head_kind {
   base,                      // BertModel, GPT2Model, LlamaModel: the last hidden state
   sequence_classification,   // one vector of label logits per sequence
   token_classification,      // label logits per token
-  masked_lm,                 // vocabulary logits per token (BERT, RoBERTa)
-  causal_lm                  // next-token logits per token (GPT-2, LLaMA)
+  masked_lm,                 // vocabulary logits per token (encoders)
+  causal_lm                  // next-token logits per token (decoders)
 };
 
 inline const char* head_name(head_kind h) {
@@ -27,15 +27,23 @@ inline const char* head_name(head_kind h) {
   return "?";
 }
 
+// Whether the family has the head (language-model heads: masked for encoders, causal for decoders).
+inline bool has_head(const family_spec& f, head_kind h) {
+  if (h == head_kind::masked_lm) return f.has_masked_lm();
+  if (h == head_kind::causal_lm) return f.heads.lm_head.present();
+  return true;
+}
+
 // The Hugging Face class name of a family's model with the given head.
-inline std::string architecture_name(io::family f, head_kind h) {
-  const std::string prefix = f == io::family::bert ? "Bert" : f == io::family::roberta ? "Roberta" : f == io::family::gpt2 ? "GPT2" : "Llama";
+inline std::string architecture_name(io::family family, head_kind h) {
+  const family_spec& f = family.spec();
+  const std::string prefix(f.class_prefix);
   switch (h) {
     case head_kind::base: return prefix + "Model";
     case head_kind::sequence_classification: return prefix + "ForSequenceClassification";
     case head_kind::token_classification: return prefix + "ForTokenClassification";
     case head_kind::masked_lm: return prefix + "ForMaskedLM";
-    case head_kind::causal_lm: return f == io::family::gpt2 ? "GPT2LMHeadModel" : prefix + "ForCausalLM";
+    case head_kind::causal_lm: return f.causal_lm_class.empty() ? prefix + "ForCausalLM" : std::string(f.causal_lm_class);
   }
   return prefix + "Model";
 }
@@ -46,9 +54,8 @@ inline head_kind head_from_architectures(io::family f, const std::vector<std::st
   const std::string& a = architectures.front();
   for (head_kind h : {head_kind::base, head_kind::sequence_classification, head_kind::token_classification, head_kind::masked_lm,
                       head_kind::causal_lm})
-    if (architecture_name(f, h) == a) return h;
-  if (f == io::family::gpt2 && a == "GPT2ForTokenClassification") return head_kind::token_classification;
-  throw std::invalid_argument(source + ": architecture \"" + a + "\" is not supported for model_type " + std::string(io::family_name(f)));
+    if (has_head(f.spec(), h) && architecture_name(f, h) == a) return h;
+  throw std::invalid_argument(source + ": architecture \"" + a + "\" is not supported for model_type " + std::string(f.name()));
 }
 
 }  // namespace vtrans::nn

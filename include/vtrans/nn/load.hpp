@@ -22,10 +22,11 @@ std::vector<T> transposed(const std::vector<T>& v, index rows, index cols) {
   return out;
 }
 // Names that hold a copy of a tied matrix (the word embeddings) rather than a parameter of their own.
-inline bool is_tied_copy(io::family f, const std::string& canonical, bool tie) {
-  if (canonical == "cls.predictions.decoder.weight" || canonical == "lm_head.decoder.weight") return true;
-  if (canonical == "cls.predictions.decoder.bias" || canonical == "lm_head.decoder.bias") return true;  // = the head bias
-  return canonical == "lm_head.weight" && (f == io::family::gpt2 || tie);
+inline bool is_tied_copy(const io::model_config& c, const std::string& canonical) {
+  const head_roles& h = c.spec().heads;
+  if (!h.mlm_decoder.empty() && (canonical == std::string(h.mlm_decoder) + ".weight" || canonical == std::string(h.mlm_decoder) + ".bias"))
+    return true;  // the decoder's bias is the head's own output bias
+  return h.lm_head.present() && c.tie_word_embeddings && canonical == weight_name(h.lm_head);
 }
 }  // namespace detail
 
@@ -36,7 +37,7 @@ template <class Model>
 std::vector<std::string> load_weights(Model& model, const std::string& path) {
   using T = typename Model::value_type;
   using B = typename Model::backend;
-  const io::family f = Model::family_type::id;
+  const io::family f = model.config().family;
   const io::checkpoint_reader reader(path);
   std::set<std::string> loaded;
   std::vector<std::string> unused;
@@ -44,7 +45,7 @@ std::vector<std::string> load_weights(Model& model, const std::string& path) {
     const auto canonical = io::canonical_name(f, name);
     if (!canonical) continue;  // a buffer, not a parameter
     if (!model.has_parameter(*canonical)) {
-      if (!detail::is_tied_copy(f, *canonical, model.config().tie_word_embeddings)) unused.push_back(name);
+      if (!detail::is_tied_copy(model.config(), *canonical)) unused.push_back(name);
       continue;
     }
     const auto& info = reader.info(name);
@@ -65,31 +66,18 @@ std::vector<std::string> load_weights(Model& model, const std::string& path) {
   return unused;
 }
 
-// The model in a Hugging Face folder; the head comes from config.json's "architectures".
+// The model in a Hugging Face folder; the head comes from config.json's "architectures". Family
+// may be nn::any_family: the model is then of whatever family the folder holds.
 template <class Family, class B = cpu, class T = float>
 transformer<Family, masks::none, B, T> load_pretrained(const std::string& dir) {
   const std::string config_path = (std::filesystem::path(dir) / "config.json").string();
   io::model_config config = io::load_config(config_path);
-  if (config.family != Family::id)
-    throw io::format_error(config_path + ": model_type is " + std::string(io::family_name(config.family)) + ", expected " +
-                           std::string(io::family_name(Family::id)));
+  if (!accepts<Family>(config.family))
+    throw io::format_error(config_path + ": model_type is " + std::string(config.family.name()) + ", expected " + family_label<Family>());
   const head_kind head = head_from_architectures(config.family, config.architectures, config_path);
   transformer<Family, masks::none, B, T> model(std::move(config), head);
   load_weights(model, dir);
   return model;
-}
-
-// Calls f(family_tag{}) with the family named by a folder's config.json, so a run-time choice
-// reaches the compile-time model types.
-template <class F>
-decltype(auto) with_family(io::family f, F&& fn) {
-  switch (f) {
-    case io::family::bert: return fn(bert{});
-    case io::family::roberta: return fn(roberta{});
-    case io::family::gpt2: return fn(gpt2{});
-    case io::family::llama: return fn(llama{});
-  }
-  throw std::invalid_argument("unknown model family");
 }
 
 }  // namespace vtrans::nn

@@ -3,9 +3,9 @@
 //   config.json        io::to_json of the model's config, "architectures" set from the head
 //                      (BertForSequenceClassification, GPT2LMHeadModel, ...), id2label kept
 //   model.safetensors  F32 tensors under Hugging Face names: task models get the base-model
-//                      prefix ("bert.", "roberta.", "transformer.", "model.") on every tensor
+//                      prefix ("bert.", "transformer.", "model.", ...) on every tensor
 //                      outside the head, base models none; GPT-2's Conv1D weights transposed
-//                      back to [in, out]; tied matrices (GPT-2's / LLaMA's tied lm_head, the
+//                      back to [in, out]; tied matrices (a tied lm_head, the
 //                      masked-LM decoder) are not written twice: transformers re-ties them.
 // Both files are written atomically (each appears complete or not at all).
 #include <filesystem>
@@ -25,14 +25,14 @@ namespace vtrans::nn {
 template <class Model>
 io::model_config saved_config(const Model& model) {
   io::model_config c = model.config();
-  c.architectures = {architecture_name(Model::family_type::id, model.head())};
+  c.architectures = {architecture_name(c.family, model.head())};
   return c;
 }
 
 // name -> values in Hugging Face layout (what model.safetensors holds).
 template <class Model>
 std::vector<io::named_tensor> hf_tensors(const Model& model) {
-  const io::family f = Model::family_type::id;
+  const io::family f = model.config().family;
   const bool prefixed = model.head() != head_kind::base;
   std::vector<io::named_tensor> out;
   for (const auto& [name, p] : model.parameters()) {

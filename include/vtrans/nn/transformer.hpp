@@ -1,7 +1,12 @@
 #pragma once
-// transformer<Family, Mask, Backend, T>: BERT, RoBERTa, GPT-2 and LLaMA bodies with their task
-// heads, on the autodiff tape. Behaviour comes from the Family traits (compile time); sizes come
-// from io::model_config and may differ per layer (pruned models are ordinary models here).
+// The transformer of every family, on the autodiff tape. Its layout comes from the family's
+// description (nn/families/, read through the config at run time): which tensors exist and their
+// names, biases, norm kind and placement, positions, causality, sliding windows, heads. Sizes
+// come from io::model_config and may differ per layer (pruned models are ordinary models here).
+//
+//   basic_transformer<Mask, Backend, T>          any family, as its config says
+//   transformer<Family, Mask, Backend, T>        the same model, its config checked to be of
+//                                                Family (nn::any_family: any family)
 //
 // Parameters are named as in Hugging Face checkpoints without the base-model prefix
 // ("encoder.layer.0.attention.self.query.weight", "h.0.attn.c_attn.weight", ...) and stored in
@@ -16,7 +21,7 @@
 #include "vtrans/io/model_config.hpp"
 #include "vtrans/masks/mask_set.hpp"
 #include "vtrans/masks/none.hpp"
-#include "vtrans/nn/family.hpp"
+#include "vtrans/nn/families.hpp"
 #include "vtrans/nn/heads.hpp"
 #include "vtrans/tensor/cpu.hpp"
 #include "vtrans/tensor/math.hpp"
@@ -57,10 +62,9 @@ inline math::unary_op activation_from_name(const std::string& name) {
   throw std::invalid_argument("config.json: activation \"" + name + "\" is not supported (gelu, gelu_new, relu, silu, tanh)");
 }
 
-template <class Family, class Mask = masks::none, class B = cpu, class T = float>
-class transformer {
+template <class Mask = masks::none, class B = cpu, class T = float>
+class basic_transformer {
  public:
-  using family_type = Family;
   using mask_type = Mask;
   using backend = B;
   using value_type = T;
@@ -77,6 +81,10 @@ class transformer {
   };
   using mask_storage = std::conditional_t<Mask::active, masks::mask_set<Mask, T, B>, no_masks>;
 
+  // A weight and its bias (undefined where the role has none): a linear layer or a norm.
+  struct weight_bias {
+    param_t w, b;
+  };
   // One layer's parameters; undefined params are those the family or the pruning leaves out.
   struct layer {
     io::layer_sizes size;
@@ -88,9 +96,9 @@ class transformer {
 
   // A model of the given sizes with freshly initialised weights (normal(0, initializer_range),
   // norms at 1, biases at 0), seeded.
-  transformer(io::model_config config, head_kind head, std::uint64_t seed = 1, const mask_options& mask_opt = mask_options::defaults())
-      : config_(std::move(config)), head_(head), seed_(seed), act_(activation_from_name(config_.activation)),
-        masks_(check_family(config_), math::mix64(seed ^ 0x6d61736b), mask_opt) {
+  basic_transformer(io::model_config config, head_kind head, std::uint64_t seed = 1, const mask_options& mask_opt = mask_options::defaults())
+      : config_(std::move(config)), spec_(&config_.spec()), head_(head), seed_(seed), act_(activation_from_name(config_.activation)),
+        masks_(config_, math::mix64(seed ^ 0x6d61736b), mask_opt) {
     build();
   }
 
@@ -99,6 +107,7 @@ class transformer {
   const mask_storage& masks() const { return masks_; }
 
   const io::model_config& config() const { return config_; }
+  const family_spec& spec() const { return *spec_; }
   head_kind head() const { return head_; }
   const std::vector<layer>& layers() const { return layers_; }
   // Every parameter with its canonical name, in a stable order (the order of creation).
@@ -119,6 +128,7 @@ class transformer {
 
   model_output<T, B> forward(const batch_input& in, const forward_options& opt = {}) const {
     check_input(in);
+    const family_spec& f = spec();
     const index batch = in.batch, seq = in.seq;
     std::vector<std::int32_t> mask = in.attention_mask.empty() ? std::vector<std::int32_t>(std::size_t(batch * seq), 1) : in.attention_mask;
     const auto key_mask = autodiff::upload_ids<B>("attention_mask", shape{batch, seq}, mask, 2);
@@ -136,27 +146,27 @@ class transformer {
     model_output<T, B> out;
     var_t h = embed(in, ids, mc);
     h = drop(h, hidden_dropout);
-    const auto positions = Family::positions == position_kind::rotary ? rotary_positions(batch, seq) : autodiff::id_tensor<B>();
+    const auto positions = f.positions == position_kind::rotary ? rotary_positions(batch, seq) : autodiff::id_tensor<B>();
 
     for (std::size_t li = 0; li < layers_.size(); ++li) {
       const layer& l = layers_[li];
       if (l.size.has_attention && mc.runs_attention(li)) {
-        var_t x = Family::pre_norm ? norm(h, l.attn_norm_w, l.attn_norm_b, mc, false) : h;
+        var_t x = f.pre_norm ? norm(h, l.attn_norm_w, l.attn_norm_b, mc, false) : h;
         tensor_t* probs = nullptr;
         if (opt.keep_attention) probs = &out.attention.emplace_back();
         var_t a = self_attention(li, x, key_mask, positions, probs, mc);
         a = drop(a, hidden_dropout);
-        h = Family::pre_norm ? autodiff::add(h, a) : norm(autodiff::add(a, h), l.attn_norm_w, l.attn_norm_b, mc, true);
+        h = f.pre_norm ? autodiff::add(h, a) : norm(autodiff::add(a, h), l.attn_norm_w, l.attn_norm_b, mc, true);
       }
       if (l.size.has_mlp && mc.runs_mlp(li)) {
-        var_t x = Family::pre_norm ? norm(h, l.mlp_norm_w, l.mlp_norm_b, mc, false) : h;
-        var_t f = drop(feed_forward(li, x, mc), hidden_dropout);
-        h = Family::pre_norm ? autodiff::add(h, f) : norm(autodiff::add(f, h), l.mlp_norm_w, l.mlp_norm_b, mc, true);
+        var_t x = f.pre_norm ? norm(h, l.mlp_norm_w, l.mlp_norm_b, mc, false) : h;
+        var_t ff = drop(feed_forward(li, x, mc), hidden_dropout);
+        h = f.pre_norm ? autodiff::add(h, ff) : norm(autodiff::add(ff, h), l.mlp_norm_w, l.mlp_norm_b, mc, true);
       }
       if (opt.keep_layer_outputs) out.layer_outputs.push_back(h);
     }
     // the final norm's output carries the hidden mask so that its scale folds into the (tied) head
-    if constexpr (Family::final_norm) h = norm(h, param(final_norm_name(0)), bias_or_none(final_norm_name(1)), mc, true);
+    if (f.model.final_norm.present()) h = norm(h, final_norm_.w, final_norm_.b, mc, true);
     out.hidden = h;
     out.logits = apply_head(h, in, drop, hidden_dropout, mc);
     return out;
@@ -166,7 +176,7 @@ class transformer {
   // encoders, the last non-padding token (by pad_token_id, as transformers does) for decoders.
   std::vector<std::int32_t> pooled_positions(const batch_input& in) const {
     std::vector<std::int32_t> rows(std::size_t(in.batch), 0);
-    if (!Family::causal) return rows;
+    if (!spec().causal) return rows;
     for (index b = 0; b < in.batch; ++b) {
       index last = in.seq - 1;
       if (config_.pad_token_id >= 0) {
@@ -189,147 +199,69 @@ class transformer {
 
  private:
   // ---- construction ----------------------------------------------------------------------
+  // Parameters are created in a fixed order per family: the order numbers their random streams.
   void build() {
+    const family_spec& f = spec();
     const auto& c = config_;
     const index D = c.hidden_size, V = c.vocab_size, hd = c.head_dim;
-    auto normal_init = [&](const std::string& name, shape s) { return add_param(name, s, init::normal); };
-    auto ones = [&](const std::string& name, index n) { return add_param(name, shape{n}, init::ones); };
-    auto zeros = [&](const std::string& name, index n) { return add_param(name, shape{n}, init::zeros); };
-    const bool ln = Family::norm == norm_kind::layer_norm;
 
-    // embeddings
-    if constexpr (Family::id == io::family::gpt2) {
-      normal_init("wte.weight", shape{V, D});
-      normal_init("wpe.weight", shape{c.max_positions, D});
-    } else if constexpr (Family::id == io::family::llama) {
-      normal_init("embed_tokens.weight", shape{V, D});
-    } else {
-      normal_init("embeddings.word_embeddings.weight", shape{V, D});
-      normal_init("embeddings.position_embeddings.weight", shape{c.max_positions, D});
-      normal_init("embeddings.token_type_embeddings.weight", shape{std::max<index>(1, c.type_vocab_size), D});
-      ones("embeddings.LayerNorm.weight", D);
-      zeros("embeddings.LayerNorm.bias", D);
-    }
+    token_embedding_ = matrix(f.model.token_embedding, -1, V, D);
+    if (f.model.position_embedding.present()) position_embedding_ = matrix(f.model.position_embedding, -1, c.max_positions, D);
+    if (f.model.token_type_embedding.present())
+      token_type_embedding_ = matrix(f.model.token_type_embedding, -1, std::max<index>(1, c.type_vocab_size), D);
+    if (f.model.embedding_norm.present()) embedding_norm_ = norm_of(f.model.embedding_norm, -1);
 
+    const layer_roles& r = f.layer;
     for (index i = 0; i < c.num_layers; ++i) {
       layer l;
       l.size = c.layers[std::size_t(i)];
       const index qw = l.size.heads * hd, kw = l.size.kv_heads * hd, I = l.size.intermediate;
-      const std::string p = layer_prefix(i);
-      auto maybe_bias = [&](const std::string& name, index n, bool on) { return on ? zeros(name, n) : param_t(); };
       if (l.size.has_attention) {
-        if constexpr (Family::id == io::family::gpt2) {
-          l.qkv_w = normal_init(p + "attn.c_attn.weight", shape{qw + 2 * kw, D});
-          l.qkv_b = zeros(p + "attn.c_attn.bias", qw + 2 * kw);
-          l.o_w = normal_init(p + "attn.c_proj.weight", shape{D, qw});
-          l.o_b = zeros(p + "attn.c_proj.bias", D);
-          l.attn_norm_w = ones(p + "ln_1.weight", D);
-          l.attn_norm_b = zeros(p + "ln_1.bias", D);
-        } else if constexpr (Family::id == io::family::llama) {
-          l.attn_norm_w = ones(p + "input_layernorm.weight", D);
-          l.q_w = normal_init(p + "self_attn.q_proj.weight", shape{qw, D});
-          l.q_b = maybe_bias(p + "self_attn.q_proj.bias", qw, c.attention_bias);
-          l.k_w = normal_init(p + "self_attn.k_proj.weight", shape{kw, D});
-          l.k_b = maybe_bias(p + "self_attn.k_proj.bias", kw, c.attention_bias);
-          l.v_w = normal_init(p + "self_attn.v_proj.weight", shape{kw, D});
-          l.v_b = maybe_bias(p + "self_attn.v_proj.bias", kw, c.attention_bias);
-          l.o_w = normal_init(p + "self_attn.o_proj.weight", shape{D, qw});
-          l.o_b = maybe_bias(p + "self_attn.o_proj.bias", D, c.attention_bias);
+        if (f.attn_norm_first) norm_of(r.attn_norm, i, l.attn_norm_w, l.attn_norm_b);
+        if (f.fused_qkv()) {
+          linear_of(r.qkv, i, qw + 2 * kw, D, l.qkv_w, l.qkv_b);
         } else {
-          l.q_w = normal_init(p + "attention.self.query.weight", shape{qw, D});
-          l.q_b = zeros(p + "attention.self.query.bias", qw);
-          l.k_w = normal_init(p + "attention.self.key.weight", shape{kw, D});
-          l.k_b = zeros(p + "attention.self.key.bias", kw);
-          l.v_w = normal_init(p + "attention.self.value.weight", shape{kw, D});
-          l.v_b = zeros(p + "attention.self.value.bias", kw);
-          l.o_w = normal_init(p + "attention.output.dense.weight", shape{D, qw});
-          l.o_b = zeros(p + "attention.output.dense.bias", D);
-          l.attn_norm_w = ones(p + "attention.output.LayerNorm.weight", D);
-          l.attn_norm_b = zeros(p + "attention.output.LayerNorm.bias", D);
+          linear_of(r.q, i, qw, D, l.q_w, l.q_b);
+          linear_of(r.k, i, kw, D, l.k_w, l.k_b);
+          linear_of(r.v, i, kw, D, l.v_w, l.v_b);
         }
+        linear_of(r.o, i, D, qw, l.o_w, l.o_b);
+        if (!f.attn_norm_first) norm_of(r.attn_norm, i, l.attn_norm_w, l.attn_norm_b);
       }
       if (l.size.has_mlp) {
-        if constexpr (Family::id == io::family::gpt2) {
-          l.mlp_norm_w = ones(p + "ln_2.weight", D);
-          l.mlp_norm_b = zeros(p + "ln_2.bias", D);
-          l.up_w = normal_init(p + "mlp.c_fc.weight", shape{I, D});
-          l.up_b = zeros(p + "mlp.c_fc.bias", I);
-          l.down_w = normal_init(p + "mlp.c_proj.weight", shape{D, I});
-          l.down_b = zeros(p + "mlp.c_proj.bias", D);
-        } else if constexpr (Family::id == io::family::llama) {
-          l.mlp_norm_w = ones(p + "post_attention_layernorm.weight", D);
-          l.gate_w = normal_init(p + "mlp.gate_proj.weight", shape{I, D});
-          l.gate_b = maybe_bias(p + "mlp.gate_proj.bias", I, c.mlp_bias);
-          l.up_w = normal_init(p + "mlp.up_proj.weight", shape{I, D});
-          l.up_b = maybe_bias(p + "mlp.up_proj.bias", I, c.mlp_bias);
-          l.down_w = normal_init(p + "mlp.down_proj.weight", shape{D, I});
-          l.down_b = maybe_bias(p + "mlp.down_proj.bias", D, c.mlp_bias);
-        } else {
-          l.up_w = normal_init(p + "intermediate.dense.weight", shape{I, D});
-          l.up_b = zeros(p + "intermediate.dense.bias", I);
-          l.down_w = normal_init(p + "output.dense.weight", shape{D, I});
-          l.down_b = zeros(p + "output.dense.bias", D);
-          l.mlp_norm_w = ones(p + "output.LayerNorm.weight", D);
-          l.mlp_norm_b = zeros(p + "output.LayerNorm.bias", D);
-        }
+        if (f.mlp_norm_first) norm_of(r.mlp_norm, i, l.mlp_norm_w, l.mlp_norm_b);
+        if (f.gated_mlp()) linear_of(r.gate, i, I, D, l.gate_w, l.gate_b);
+        linear_of(r.up, i, I, D, l.up_w, l.up_b);
+        linear_of(r.down, i, D, I, l.down_w, l.down_b);
+        if (!f.mlp_norm_first) norm_of(r.mlp_norm, i, l.mlp_norm_w, l.mlp_norm_b);
       }
       layers_.push_back(std::move(l));
     }
-    if constexpr (Family::final_norm) {
-      ones(final_norm_name(0), D);
-      if (ln) zeros(final_norm_name(1), D);
-    }
+    if (f.model.final_norm.present()) final_norm_ = norm_of(f.model.final_norm, -1);
     build_head();
   }
 
   void build_head() {
-    const auto& c = config_;
-    const index D = c.hidden_size, V = c.vocab_size, L = c.num_labels;
-    auto normal_init = [&](const std::string& name, shape s) { return add_param(name, s, init::normal); };
-    auto zeros = [&](const std::string& name, index n) { return add_param(name, shape{n}, init::zeros); };
-    auto ones = [&](const std::string& name, index n) { return add_param(name, shape{n}, init::ones); };
-    const bool encoder = !Family::causal;
+    const family_spec& f = spec();
+    const head_roles& r = f.heads;
+    const index D = config_.hidden_size, V = config_.vocab_size, L = config_.num_labels;
+    if (!has_head(f, head_))
+      throw std::invalid_argument("transformer: " + config_.model_type + " has no " + head_name(head_) + " head");
     switch (head_) {
       case head_kind::base: break;
       case head_kind::sequence_classification:
-        if constexpr (Family::id == io::family::bert) {
-          normal_init("pooler.dense.weight", shape{D, D});
-          zeros("pooler.dense.bias", D);
-          normal_init("classifier.weight", shape{L, D});
-          zeros("classifier.bias", L);
-        } else if constexpr (Family::id == io::family::roberta) {
-          normal_init("classifier.dense.weight", shape{D, D});
-          zeros("classifier.dense.bias", D);
-          normal_init("classifier.out_proj.weight", shape{L, D});
-          zeros("classifier.out_proj.bias", L);
-        } else {
-          normal_init("score.weight", shape{L, D});
-        }
+        if (r.pooler.present()) linear_of(r.pooler, -1, D, D, head_params_.pooler.w, head_params_.pooler.b);
+        if (r.classifier_dense.present()) linear_of(r.classifier_dense, -1, D, D, head_params_.dense.w, head_params_.dense.b);
+        linear_of(r.classifier, -1, L, D, head_params_.out.w, head_params_.out.b);
         break;
-      case head_kind::token_classification:
-        normal_init("classifier.weight", shape{L, D});
-        zeros("classifier.bias", L);
-        break;
+      case head_kind::token_classification: linear_of(r.token_classifier, -1, L, D, head_params_.out.w, head_params_.out.b); break;
       case head_kind::masked_lm:
-        if (!encoder) throw std::invalid_argument("transformer: masked-LM heads exist for BERT and RoBERTa only");
-        if constexpr (Family::id == io::family::bert) {
-          normal_init("cls.predictions.transform.dense.weight", shape{D, D});
-          zeros("cls.predictions.transform.dense.bias", D);
-          ones("cls.predictions.transform.LayerNorm.weight", D);
-          zeros("cls.predictions.transform.LayerNorm.bias", D);
-          zeros("cls.predictions.bias", V);
-        } else {
-          normal_init("lm_head.dense.weight", shape{D, D});
-          zeros("lm_head.dense.bias", D);
-          ones("lm_head.layer_norm.weight", D);
-          zeros("lm_head.layer_norm.bias", D);
-          zeros("lm_head.bias", V);
-        }
+        linear_of(r.mlm_dense, -1, D, D, head_params_.dense.w, head_params_.dense.b);
+        head_params_.norm = norm_of(r.mlm_norm, -1);
+        head_params_.out.b = add_param(std::string(r.mlm_bias), shape{V}, init::zeros);
         break;
       case head_kind::causal_lm:
-        if (encoder) throw std::invalid_argument("transformer: causal-LM heads exist for GPT-2 and LLaMA only");
-        if constexpr (Family::id == io::family::llama)
-          if (!c.tie_word_embeddings) normal_init("lm_head.weight", shape{V, D});
+        if (!config_.tie_word_embeddings) head_params_.out.w = matrix(r.lm_head, -1, V, D);
         break;
     }
   }
@@ -346,24 +278,28 @@ class transformer {
     params_.emplace_back(name, p);
     return p;
   }
-
-  static std::string layer_prefix(index i) {
-    const std::string n = std::to_string(i);
-    if constexpr (Family::id == io::family::gpt2) return "h." + n + ".";
-    else if constexpr (Family::id == io::family::llama) return "layers." + n + ".";
-    else return "encoder.layer." + n + ".";
+  param_t matrix(const role& r, index layer, index rows, index cols) { return add_param(weight_name(r, layer), shape{rows, cols}, init::normal); }
+  param_t bias_of(const role& r, index layer, index n) {
+    return io::has_bias(config_, r.bias) ? add_param(bias_name(r, layer), shape{n}, init::zeros) : param_t();
   }
-  static std::string final_norm_name(int which) {
-    if constexpr (Family::id == io::family::gpt2) return which == 0 ? "ln_f.weight" : "ln_f.bias";
-    else return which == 0 ? "norm.weight" : "norm.bias";
+  void linear_of(const role& r, index layer, index out, index in, param_t& w, param_t& b) {
+    w = matrix(r, layer, out, in);
+    b = bias_of(r, layer, out);
   }
-  const param_t& param(const std::string& name) const { return parameter(name); }
-  param_t bias_or_none(const std::string& name) const { return has_parameter(name) ? parameter(name) : param_t(); }
+  void norm_of(const role& r, index layer, param_t& w, param_t& b) {
+    w = add_param(weight_name(r, layer), shape{config_.hidden_size}, init::ones);
+    b = bias_of(r, layer, config_.hidden_size);
+  }
+  weight_bias norm_of(const role& r, index layer) {
+    weight_bias n;
+    norm_of(r, layer, n.w, n.b);
+    return n;
+  }
 
   double dropout_probability() const {
-    for (const char* key : {"hidden_dropout_prob", "resid_pdrop", "attention_dropout"}) {
-      auto it = config_.raw.find(key);
-      if (it != config_.raw.end() && it->is_number()) return it->template get<double>();
+    for (std::string_view key : spec().config.hidden_dropout) {
+      auto it = config_.raw.find(std::string(key));
+      if (!key.empty() && it != config_.raw.end() && it->is_number()) return it->template get<double>();
     }
     return 0.0;
   }
@@ -430,16 +366,21 @@ class transformer {
   // Norm; with masks, statistics over kept hidden units and output 0 on removed ones; on the
   // residual stream (post-norm outputs, final norm) the hidden mask multiplies the output.
   var_t norm(const var_t& x, const param_t& w, const param_t& b, const mask_context& mc, bool stream) const {
+    const bool rms = spec().norm == norm_kind::rms_norm;
     if constexpr (Mask::active) {
-      var_t y;
-      if constexpr (Family::norm == norm_kind::rms_norm) y = autodiff::rms_norm_kept(x, mc.hidden_keep, w, config_.norm_eps);
-      else y = autodiff::layer_norm_kept(x, mc.hidden_keep, w, b, config_.norm_eps);
+      const var_t y = rms ? autodiff::rms_norm_kept(x, mc.hidden_keep, w, config_.norm_eps)
+                          : autodiff::layer_norm_kept(x, mc.hidden_keep, w, b, config_.norm_eps);
       return stream ? hidden_mask(y, mc) : y;
     } else {
       (void)mc;
       (void)stream;
-      return norm(x, w, b);
+      return rms ? autodiff::rms_norm(x, w, config_.norm_eps) : autodiff::layer_norm(x, w, b, config_.norm_eps);
     }
+  }
+  // LayerNorm whatever the family (masked-LM transform), on the hidden stream
+  var_t norm_layer(const var_t& x, const weight_bias& n, const mask_context& mc) const {
+    if constexpr (Mask::active) return hidden_mask(autodiff::layer_norm_kept(x, mc.hidden_keep, n.w, n.b, config_.norm_eps), mc);
+    else { (void)mc; return autodiff::layer_norm(x, n.w, n.b, config_.norm_eps); }
   }
 
   // ---- forward pieces ----------------------------------------------------------------------
@@ -450,34 +391,22 @@ class transformer {
                 ", got " + std::to_string(in.ids.size()));
     require(in.attention_mask.empty() || in.attention_mask.size() == n, "transformer::forward", "attention_mask size differs from ids");
     require(in.token_type_ids.empty() || in.token_type_ids.size() == n, "transformer::forward", "token_type_ids size differs from ids");
-    if (Family::positions != position_kind::rotary) {
-      const index needed = in.seq + (Family::positions == position_kind::learned_offset_by_padding ? config_.pad_token_id + 1 : 0);
-      require(needed <= config_.max_positions, "transformer::forward",
+    if (spec().model.position_embedding.present())
+      require(in.seq <= io::max_sequence_length(config_), "transformer::forward",
               "sequence length " + std::to_string(in.seq) + " exceeds the " + std::to_string(config_.max_positions) + " position embeddings");
-    }
-  }
-
-  var_t norm(const var_t& x, const param_t& w, const param_t& b) const {
-    if constexpr (Family::norm == norm_kind::rms_norm) return autodiff::rms_norm(x, w, config_.norm_eps);
-    else return autodiff::layer_norm(x, w, b, config_.norm_eps);
-  }
-  // LayerNorm whatever the family (masked-LM transform), on the hidden stream
-  var_t norm_layer(const var_t& x, const param_t& w, const param_t& b, const mask_context& mc) const {
-    if constexpr (Mask::active) return hidden_mask(autodiff::layer_norm_kept(x, mc.hidden_keep, w, b, config_.norm_eps), mc);
-    else { (void)mc; return autodiff::layer_norm(x, w, b, config_.norm_eps); }
   }
 
   var_t embed(const batch_input& in, const autodiff::id_tensor<B>& ids, const mask_context& mc) const {
+    const family_spec& f = spec();
     const index batch = in.batch, seq = in.seq;
-    if constexpr (Family::id == io::family::llama) {
-      return hidden_mask(autodiff::embedding(param("embed_tokens.weight"), ids), mc);
-    } else {
+    var_t e = autodiff::embedding(token_embedding_, ids);
+    if (f.model.position_embedding.present()) {
       std::vector<std::int32_t> pos(std::size_t(batch * seq));
       for (index b = 0; b < batch; ++b) {
         std::int32_t running = 0;
         for (index s = 0; s < seq; ++s) {
           const std::size_t i = std::size_t(b * seq + s);
-          if constexpr (Family::positions == position_kind::learned_offset_by_padding) {
+          if (f.positions == position_kind::learned_after_padding) {
             // RoBERTa: cumsum over non-padding tokens, offset by padding_idx; padding sits at padding_idx
             const bool real = in.ids[i] != config_.pad_token_id;
             running += real;
@@ -488,17 +417,16 @@ class transformer {
         }
       }
       const auto pos_ids = autodiff::upload_ids<B>("position_ids", shape{batch, seq}, pos, config_.max_positions);
-      if constexpr (Family::id == io::family::gpt2) {
-        return hidden_mask(autodiff::add(autodiff::embedding(param("wte.weight"), ids), autodiff::embedding(param("wpe.weight"), pos_ids)), mc);
-      } else {
-        var_t e = autodiff::add(autodiff::embedding(param("embeddings.word_embeddings.weight"), ids),
-                                autodiff::embedding(param("embeddings.position_embeddings.weight"), pos_ids));
-        const std::vector<std::int32_t> types = in.token_type_ids.empty() ? std::vector<std::int32_t>(std::size_t(batch * seq), 0) : in.token_type_ids;
-        const auto type_ids = autodiff::upload_ids<B>("token_type_ids", shape{batch, seq}, types, std::max<index>(1, config_.type_vocab_size));
-        e = hidden_mask(autodiff::add(e, autodiff::embedding(param("embeddings.token_type_embeddings.weight"), type_ids)), mc);
-        return norm(e, param("embeddings.LayerNorm.weight"), param("embeddings.LayerNorm.bias"), mc, true);
-      }
+      e = autodiff::add(e, autodiff::embedding(position_embedding_, pos_ids));
     }
+    if (f.model.token_type_embedding.present()) {
+      const std::vector<std::int32_t> types = in.token_type_ids.empty() ? std::vector<std::int32_t>(std::size_t(batch * seq), 0) : in.token_type_ids;
+      const auto type_ids = autodiff::upload_ids<B>("token_type_ids", shape{batch, seq}, types, std::max<index>(1, config_.type_vocab_size));
+      e = autodiff::add(e, autodiff::embedding(token_type_embedding_, type_ids));
+    }
+    e = hidden_mask(e, mc);
+    if (f.model.embedding_norm.present()) e = norm(e, embedding_norm_.w, embedding_norm_.b, mc, true);
+    return e;
   }
 
   autodiff::id_tensor<B> rotary_positions(index batch, index seq) const {
@@ -510,10 +438,11 @@ class transformer {
 
   var_t self_attention(std::size_t li, const var_t& x, const autodiff::id_tensor<B>& key_mask, const autodiff::id_tensor<B>& positions,
                        tensor_t* probs, const mask_context& mc) const {
+    const family_spec& f = spec();
     const layer& l = layers_[li];
     const index hd = config_.head_dim, qw = l.size.heads * hd, kw = l.size.kv_heads * hd;
     var_t q, k, v;
-    if constexpr (Family::fused_qkv) {
+    if (f.fused_qkv()) {
       var_t qkv = autodiff::linear(x, l.qkv_w, l.qkv_b);
       q = autodiff::columns(qkv, 0, qw);
       k = autodiff::columns(qkv, qw, kw);
@@ -523,11 +452,11 @@ class transformer {
       k = autodiff::linear(x, l.k_w, l.k_b);
       v = autodiff::linear(x, l.v_w, l.v_b);
     }
-    if constexpr (Family::positions == position_kind::rotary) {
+    if (f.positions == position_kind::rotary) {
       q = autodiff::rope(q, positions, l.size.heads, config_.rope_theta);
       k = autodiff::rope(k, positions, l.size.kv_heads, config_.rope_theta);
     }
-    autodiff::attention_options opt{l.size.heads, l.size.kv_heads, Family::causal, {}};
+    autodiff::attention_options opt{l.size.heads, l.size.kv_heads, f.causal, {}, l.size.window};
     var_t ctx = autodiff::attention(q, k, v, &key_mask, opt, probs);
     if constexpr (Mask::active) {
       // head masks (one per key/value group) spread over the head_dim columns of every query head
@@ -538,14 +467,16 @@ class transformer {
       ctx = autodiff::mul(ctx, autodiff::linear(mask_values(masks_.heads[li], mc), expand));
       return layer_mask(hidden_mask(autodiff::linear(ctx, l.o_w, l.o_b), mc), masks_.attention, li, mc);
     } else {
+      (void)mc;
       return autodiff::linear(ctx, l.o_w, l.o_b);
     }
   }
 
   var_t feed_forward(std::size_t li, const var_t& x, const mask_context& mc) const {
     const layer& l = layers_[li];
-    var_t inner = autodiff::activation(act_, autodiff::linear(x, Family::gated_mlp ? l.gate_w : l.up_w, Family::gated_mlp ? l.gate_b : l.up_b));
-    if constexpr (Family::gated_mlp) inner = autodiff::mul(inner, autodiff::linear(x, l.up_w, l.up_b));
+    const bool gated = spec().gated_mlp();
+    var_t inner = autodiff::activation(act_, autodiff::linear(x, gated ? l.gate_w : l.up_w, gated ? l.gate_b : l.up_b));
+    if (gated) inner = autodiff::mul(inner, autodiff::linear(x, l.up_w, l.up_b));
     if constexpr (Mask::active) {
       inner = autodiff::mul(inner, mask_values(masks_.intermediate[li], mc));
       return layer_mask(hidden_mask(autodiff::linear(inner, l.down_w, l.down_b), mc), masks_.mlp, li, mc);
@@ -572,53 +503,63 @@ class transformer {
 
   template <class Drop>
   var_t apply_head(const var_t& h, const batch_input& in, Drop& drop, double p, const mask_context& mc) const {
+    const family_spec& f = spec();
     switch (head_) {
       case head_kind::base: return h;
       case head_kind::sequence_classification: {
         var_t x = pool(h, pooled_positions(in));
-        if constexpr (Family::id == io::family::bert) {
-          x = keep_hidden_units(autodiff::tanh(autodiff::linear(x, param("pooler.dense.weight"), param("pooler.dense.bias"))), mc);
-          return autodiff::linear(drop(x, p), param("classifier.weight"), param("classifier.bias"));
-        } else if constexpr (Family::id == io::family::roberta) {
-          x = keep_hidden_units(autodiff::tanh(autodiff::linear(drop(x, p), param("classifier.dense.weight"), param("classifier.dense.bias"))), mc);
-          return autodiff::linear(drop(x, p), param("classifier.out_proj.weight"), param("classifier.out_proj.bias"));
-        } else {
-          return autodiff::linear(x, param("score.weight"));
-        }
+        if (head_params_.pooler.w.defined()) x = keep_hidden_units(autodiff::tanh(autodiff::linear(x, head_params_.pooler.w, head_params_.pooler.b)), mc);
+        if (head_params_.dense.w.defined()) x = keep_hidden_units(autodiff::tanh(autodiff::linear(drop(x, p), head_params_.dense.w, head_params_.dense.b)), mc);
+        if (f.classifier_dropout) x = drop(x, p);
+        return autodiff::linear(x, head_params_.out.w, head_params_.out.b);
       }
-      case head_kind::token_classification:
-        return autodiff::linear(drop(h, p), param("classifier.weight"), param("classifier.bias"));
+      case head_kind::token_classification: return autodiff::linear(drop(h, p), head_params_.out.w, head_params_.out.b);
       case head_kind::masked_lm: {
-        const char* pre = Family::id == io::family::bert ? "cls.predictions.transform." : "lm_head.";
-        const std::string dense = std::string(pre) + "dense.", norm_name = Family::id == io::family::bert ? "cls.predictions.transform.LayerNorm." : "lm_head.layer_norm.";
-        var_t x = autodiff::activation(act_, autodiff::linear(h, param(dense + "weight"), param(dense + "bias")));
-        x = norm_layer(x, param(norm_name + "weight"), param(norm_name + "bias"), mc);
-        return autodiff::linear(x, param("embeddings.word_embeddings.weight"),
-                                param(Family::id == io::family::bert ? "cls.predictions.bias" : "lm_head.bias"));
+        var_t x = autodiff::activation(act_, autodiff::linear(h, head_params_.dense.w, head_params_.dense.b));
+        return autodiff::linear(norm_layer(x, head_params_.norm, mc), token_embedding_, head_params_.out.b);
       }
-      case head_kind::causal_lm: {
-        if constexpr (Family::id == io::family::gpt2) return autodiff::linear(h, param("wte.weight"));
-        else return autodiff::linear(h, param(config_.tie_word_embeddings ? "embed_tokens.weight" : "lm_head.weight"));
-      }
+      case head_kind::causal_lm: return autodiff::linear(h, config_.tie_word_embeddings ? token_embedding_ : head_params_.out.w);
     }
     return h;
   }
 
-  static const io::model_config& check_family(const io::model_config& c) {
-    if (c.family != Family::id)
-      throw std::invalid_argument("transformer<" + std::string(io::family_name(Family::id)) + ">: config is for model_type " +
-                                  std::string(io::family_name(c.family)));
-    return c;
-  }
+  // The head's parameters: the output (and its dense / pooler / norm where the head has them).
+  struct head_params {
+    weight_bias pooler, dense, norm, out;
+  };
 
   io::model_config config_;
+  const family_spec* spec_;
   head_kind head_;
   std::uint64_t seed_;
   math::unary_op act_;
   mask_storage masks_;
   std::vector<layer> layers_;
+  param_t token_embedding_, position_embedding_, token_type_embedding_;
+  weight_bias embedding_norm_, final_norm_;
+  head_params head_params_;
   std::vector<std::pair<std::string, param_t>> params_;
   std::map<std::string, std::size_t> by_name_;
+};
+
+// basic_transformer whose config must be of Family (any family for nn::any_family).
+template <class Family, class Mask = masks::none, class B = cpu, class T = float>
+class transformer : public basic_transformer<Mask, B, T> {
+  using base = basic_transformer<Mask, B, T>;
+
+ public:
+  using family_type = Family;
+  using typename base::mask_options;
+
+  transformer(io::model_config config, head_kind head, std::uint64_t seed = 1, const mask_options& mask_opt = mask_options::defaults())
+      : base(checked(std::move(config)), head, seed, mask_opt) {}
+
+ private:
+  static io::model_config checked(io::model_config c) {
+    if (!accepts<Family>(c.family))
+      throw std::invalid_argument("transformer<" + family_label<Family>() + ">: config is for model_type " + std::string(c.family.name()));
+    return c;
+  }
 };
 
 }  // namespace vtrans::nn

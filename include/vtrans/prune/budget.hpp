@@ -1,9 +1,9 @@
 #pragma once
-// Budgets: what a pruned model may cost, and the model's cost as one formula evaluated two ways:
-// exactly from integer sizes, and in expectation from the masks' keep-probabilities as a
-// differentiable expression on the tape (the Lagrangian pushes that expectation to the target).
-// Both share size_formula(), so the prediction from deterministic masks equals the compacted
-// model's exact count.
+// Budgets: what a pruned model may cost, and the model's cost (the one formula of prune/cost.hpp)
+// evaluated two ways: exactly from integer sizes, and in expectation from the masks'
+// keep-probabilities as a differentiable expression on the tape (the Lagrangian pushes that
+// expectation to the target). Both evaluate the same formula, so the prediction from
+// deterministic masks equals the compacted model's exact count.
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -11,6 +11,7 @@
 #include "vtrans/autodiff/autodiff.hpp"
 #include "vtrans/io/model_config.hpp"
 #include "vtrans/nn/heads.hpp"
+#include "vtrans/prune/cost.hpp"
 
 namespace vtrans::prune {
 
@@ -66,93 +67,20 @@ struct budget {
   bool on_flops() const { return kind == budget_kind::flops_fraction; }
 };
 
-// Sizes of one layer as numbers (double) or expectations (vars on the tape).
-template <class N>
-struct layer_numbers {
-  N attention;    // 1/0 (or P(kept)) for the whole attention sub-layer
-  N kv_heads;     // number (or expected number) of key/value heads
-  N mlp;          // 1/0 (or P(kept)) for the whole FFN sub-layer
-  N intermediate; // FFN width
-};
-
 template <class N>
 struct cost_numbers {
   N params;  // counted parameters (embeddings included when the budget counts them)
   N flops;   // per token
 };
 
-// The cost formula. `Ops` supplies add(a, b), mul(a, b), scale(a, double) and constant(double)
-// for N; `hidden` is the (expected) hidden size.
+// The cost formula (prune/cost.hpp) as a budget counts it: parameters with or without the
+// embedding tables, FLOPs per token.
 template <class N, class Ops>
 cost_numbers<N> size_formula(const io::model_config& c, nn::head_kind head, index seq_len, bool count_embeddings, const N& hidden,
                              const std::vector<layer_numbers<N>>& layers, const Ops& o) {
-  const bool llama = c.family == io::family::llama, encoder = c.family == io::family::bert || c.family == io::family::roberta;
-  const double hd = double(c.head_dim), norm = llama ? 1.0 : 2.0;
-  N params = o.constant(0), flops = o.constant(0);
-  if (count_embeddings) {
-    double rows = double(c.vocab_size);
-    if (encoder) rows += double(c.max_positions + std::max<index>(1, c.type_vocab_size)) + 2.0;  // tables + embedding LayerNorm
-    if (c.family == io::family::gpt2) rows += double(c.max_positions);
-    params = o.add(params, o.scale(hidden, rows));
-  }
-  for (std::size_t l = 0; l < layers.size(); ++l) {
-    const auto& s = c.layers[l];
-    const auto& n = layers[l];
-    const double g = s.kv_heads > 0 ? double(s.heads) / double(s.kv_heads) : 1.0;
-    const bool bias_a = !llama || c.attention_bias, bias_m = !llama || c.mlp_bias;
-    const double mats = llama ? 3.0 : 2.0;
-    // attention: D * hd * H * (2g + 2) weights, hd * H * (g + 2) + D biases, one or two norm vectors
-    const N dh = o.mul(hidden, n.kv_heads);
-    N att = o.scale(dh, hd * (2 * g + 2));
-    if (bias_a) att = o.add(att, o.add(o.scale(n.kv_heads, hd * (g + 2)), hidden));
-    att = o.add(att, o.scale(hidden, norm));
-    N mlp = o.scale(o.mul(hidden, n.intermediate), mats);
-    if (bias_m) mlp = o.add(mlp, o.add(o.scale(n.intermediate, mats - 1), hidden));
-    mlp = o.add(mlp, o.scale(hidden, norm));
-    params = o.add(params, o.add(o.mul(n.attention, att), o.mul(n.mlp, mlp)));
-    const N att_flops = o.add(o.scale(dh, 2 * hd * (2 * g + 2)), o.scale(n.kv_heads, 4.0 * double(seq_len) * g * hd));
-    flops = o.add(flops, o.add(o.mul(n.attention, att_flops), o.mul(n.mlp, o.scale(o.mul(hidden, n.intermediate), 2 * mats))));
-  }
-  // heads (and the decoders' final norm)
-  const double V = double(c.vocab_size), L = double(c.num_labels), n_seq = double(seq_len);
-  if (c.family == io::family::gpt2) params = o.add(params, o.scale(hidden, 2));
-  if (llama) params = o.add(params, hidden);
-  switch (head) {
-    case nn::head_kind::base: break;
-    case nn::head_kind::sequence_classification:
-      if (encoder) {
-        const N dd = o.mul(hidden, hidden);
-        params = o.add(params, o.add(dd, o.add(o.scale(hidden, 1 + L), o.constant(L))));
-        flops = o.add(flops, o.scale(o.add(o.scale(dd, 2), o.scale(hidden, 2 * L)), 1.0 / n_seq));
-      } else {
-        params = o.add(params, o.scale(hidden, L));
-        flops = o.add(flops, o.scale(hidden, 2 * L / n_seq));
-      }
-      break;
-    case nn::head_kind::token_classification:
-      params = o.add(params, o.add(o.scale(hidden, L), o.constant(L)));
-      flops = o.add(flops, o.scale(hidden, 2 * L));
-      break;
-    case nn::head_kind::masked_lm: {
-      const N dd = o.mul(hidden, hidden);
-      params = o.add(params, o.add(dd, o.add(o.scale(hidden, 3), o.constant(V))));
-      flops = o.add(flops, o.add(o.scale(dd, 2), o.scale(hidden, 2 * V)));
-      break;
-    }
-    case nn::head_kind::causal_lm:
-      if (llama && !c.tie_word_embeddings) params = o.add(params, o.scale(hidden, V));
-      flops = o.add(flops, o.scale(hidden, 2 * V));
-      break;
-  }
-  return {params, flops};
+  const cost_parts<N> p = cost_formula(c, head, seq_len, count_embeddings, hidden, layers, o);
+  return {p.params, p.flops};
 }
-
-struct double_ops {
-  double add(double a, double b) const { return a + b; }
-  double mul(double a, double b) const { return a * b; }
-  double scale(double a, double f) const { return a * f; }
-  double constant(double v) const { return v; }
-};
 
 template <class T, class B>
 struct var_ops {
@@ -165,10 +93,7 @@ struct var_ops {
 
 // Exact cost of a model of the given (possibly per-layer) sizes.
 inline cost_numbers<double> exact_cost(const io::model_config& c, nn::head_kind head, index seq_len, bool count_embeddings = true) {
-  std::vector<layer_numbers<double>> layers;
-  for (const auto& s : c.layers)
-    layers.push_back({s.has_attention ? 1.0 : 0.0, double(s.kv_heads), s.has_mlp ? 1.0 : 0.0, double(s.intermediate)});
-  return size_formula(c, head, seq_len, count_embeddings, double(c.hidden_size), layers, double_ops{});
+  return size_formula(c, head, seq_len, count_embeddings, double(c.hidden_size), layer_sizes_of(c), double_ops{});
 }
 
 // The cost a masked model will have after compaction, from its deterministic keep decisions.

@@ -120,12 +120,12 @@ nn::transformer<Family, masks::none, B, T> compact(const nn::transformer<Family,
   static_assert(Mask::active, "compact() takes a masked model");
   const kept_units k = kept_of(m);
   const io::model_config& old = m.config();
+  const nn::family_spec& f = m.spec();
   nn::transformer<Family, masks::none, B, T> out(compacted_config(old, k), m.head());
   const std::vector<index>& K = k.hidden;
   const std::vector<double>& mu = k.hidden_scale;
   const std::vector<index> none;
   const std::vector<double> ones;
-  const bool decoder = Family::final_norm;
 
   // copies parameter `name` with the given rows/cols (a vector is one column)
   std::set<std::string> assigned;
@@ -139,125 +139,79 @@ nn::transformer<Family, masks::none, B, T> compact(const nn::transformer<Family,
     const auto v = detail::pick(p.value().to_host(), rows, cols, r, rs, c, cs);
     out.assign(name, tensor<T, B>::from_host(out.parameter(name).shape(), v));
   };
-  auto vec = [&](const std::string& name, const std::vector<index>& r, const std::vector<double>& rs) { move(name, r, rs, none, ones); };
+  // a role's weight [rows, cols] and bias [rows]
+  auto linear = [&](const nn::role& role, index layer, const std::vector<index>& r, const std::vector<double>& rs, const std::vector<index>& c,
+                    const std::vector<double>& cs) {
+    if (!role.present()) return;
+    move(nn::weight_name(role, layer), r, rs, c, cs);
+    move(nn::bias_name(role, layer), r, rs, none, ones);
+  };
+  // a norm over the hidden units, its output scaled by `scale`
+  auto norm = [&](const nn::role& role, index layer, const std::vector<double>& scale) { linear(role, layer, K, scale, none, ones); };
+
+  // Embedding tables lose hidden columns; the hidden mask that follows them folds into them. A
+  // norm whose output is the residual stream (post-norm) takes the hidden mask into its weights;
+  // a final norm's mask folds into the head instead, as the head reads its output.
+  for (const nn::role* table : {&f.model.token_embedding, &f.model.position_embedding, &f.model.token_type_embedding})
+    if (table->present()) move(nn::weight_name(*table), none, ones, K, mu);
+  norm(f.model.embedding_norm, -1, mu);
+  norm(f.model.final_norm, -1, ones);
+  const std::vector<double>& layer_norm_scale = f.pre_norm ? ones : mu;
+  const std::vector<double>& head_in = f.model.final_norm.present() ? mu : ones;
 
   const index hd = old.head_dim;
-
-  if constexpr (Family::id == io::family::gpt2) {
-    move("wte.weight", none, ones, K, mu);
-    move("wpe.weight", none, ones, K, mu);
-    vec("ln_f.weight", K, ones);
-    vec("ln_f.bias", K, ones);
-  } else if constexpr (Family::id == io::family::llama) {
-    move("embed_tokens.weight", none, ones, K, mu);
-    vec("norm.weight", K, ones);
-  } else {
-    for (const char* t : {"word_embeddings", "position_embeddings", "token_type_embeddings"})
-      move(std::string("embeddings.") + t + ".weight", none, ones, K, mu);
-    vec("embeddings.LayerNorm.weight", K, mu);
-    vec("embeddings.LayerNorm.bias", K, mu);
-  }
-
+  const nn::layer_roles& r = f.layer;
   for (std::size_t l = 0; l < k.layers.size(); ++l) {
     const auto& L = k.layers[l];
     const auto& s = old.layers[l];
-    const std::string n = std::to_string(l);
+    const index i = index(l);
     const index group = s.kv_heads > 0 ? s.heads / s.kv_heads : 1;
     const std::vector<double> out_scale_a = detail::times(mu, L.attention_scale), out_scale_f = detail::times(mu, L.mlp_scale);
-    std::vector<double> head_col_scale, inter_scale = L.intermediate_scale;
+    std::vector<double> head_col_scale;
     const auto q_units = detail::head_units(L.kv_heads, group, hd, 0, &L.head_scale, &head_col_scale);
-    const auto kv_units = detail::head_units(L.kv_heads, 1, hd, 0, nullptr, nullptr);
-    if constexpr (Family::id == io::family::gpt2) {
-      const std::string p = "h." + n + ".";
-      if (L.attention) {
-        const index qw = s.heads * hd;
-        std::vector<index> qkv = detail::head_units(L.kv_heads, 1, hd, 0, nullptr, nullptr);
-        for (index part : {index(1), index(2)})
-          for (index u : detail::head_units(L.kv_heads, 1, hd, part * qw, nullptr, nullptr)) qkv.push_back(u);
-        vec(p + "ln_1.weight", K, ones);
-        vec(p + "ln_1.bias", K, ones);
-        move(p + "attn.c_attn.weight", qkv, ones, K, ones);
-        vec(p + "attn.c_attn.bias", qkv, ones);
-        move(p + "attn.c_proj.weight", K, out_scale_a, q_units, head_col_scale);
-        vec(p + "attn.c_proj.bias", K, out_scale_a);
+    const auto q_rows = detail::head_units(L.kv_heads, group, hd, 0, nullptr, nullptr);
+    const auto kv_rows = detail::head_units(L.kv_heads, 1, hd, 0, nullptr, nullptr);
+    if (L.attention) {
+      norm(r.attn_norm, i, layer_norm_scale);
+      if (r.qkv.present()) {  // rows of Q, then K, then V in one matrix
+        const index qw = s.heads * hd, kw = s.kv_heads * hd;
+        std::vector<index> rows = q_rows;
+        for (index offset : {qw, qw + kw})
+          for (index u : detail::head_units(L.kv_heads, 1, hd, offset, nullptr, nullptr)) rows.push_back(u);
+        linear(r.qkv, i, rows, ones, K, ones);
       }
-      if (L.mlp) {
-        vec(p + "ln_2.weight", K, ones);
-        vec(p + "ln_2.bias", K, ones);
-        move(p + "mlp.c_fc.weight", L.intermediate, ones, K, ones);
-        vec(p + "mlp.c_fc.bias", L.intermediate, ones);
-        move(p + "mlp.c_proj.weight", K, out_scale_f, L.intermediate, inter_scale);
-        vec(p + "mlp.c_proj.bias", K, out_scale_f);
-      }
-    } else if constexpr (Family::id == io::family::llama) {
-      const std::string p = "layers." + n + ".";
-      if (L.attention) {
-        const auto q_rows = detail::head_units(L.kv_heads, group, hd, 0, nullptr, nullptr);
-        vec(p + "input_layernorm.weight", K, ones);
-        move(p + "self_attn.q_proj.weight", q_rows, ones, K, ones);
-        vec(p + "self_attn.q_proj.bias", q_rows, ones);
-        for (const char* kv : {"k_proj", "v_proj"}) {
-          move(p + "self_attn." + kv + ".weight", kv_units, ones, K, ones);
-          vec(p + "self_attn." + kv + ".bias", kv_units, ones);
-        }
-        move(p + "self_attn.o_proj.weight", K, out_scale_a, q_units, head_col_scale);
-        vec(p + "self_attn.o_proj.bias", K, out_scale_a);
-      }
-      if (L.mlp) {
-        vec(p + "post_attention_layernorm.weight", K, ones);
-        for (const char* in : {"gate_proj", "up_proj"}) {
-          move(p + "mlp." + in + ".weight", L.intermediate, ones, K, ones);
-          vec(p + "mlp." + in + ".bias", L.intermediate, ones);
-        }
-        move(p + "mlp.down_proj.weight", K, out_scale_f, L.intermediate, inter_scale);
-        vec(p + "mlp.down_proj.bias", K, out_scale_f);
-      }
-    } else {
-      const std::string p = "encoder.layer." + n + ".";
-      if (L.attention) {
-        for (const char* qkv : {"query", "key", "value"}) {
-          move(p + "attention.self." + qkv + ".weight", kv_units, ones, K, ones);
-          vec(p + "attention.self." + qkv + ".bias", kv_units, ones);
-        }
-        move(p + "attention.output.dense.weight", K, out_scale_a, q_units, head_col_scale);
-        vec(p + "attention.output.dense.bias", K, out_scale_a);
-        vec(p + "attention.output.LayerNorm.weight", K, mu);
-        vec(p + "attention.output.LayerNorm.bias", K, mu);
-      }
-      if (L.mlp) {
-        move(p + "intermediate.dense.weight", L.intermediate, ones, K, ones);
-        vec(p + "intermediate.dense.bias", L.intermediate, ones);
-        move(p + "output.dense.weight", K, out_scale_f, L.intermediate, inter_scale);
-        vec(p + "output.dense.bias", K, out_scale_f);
-        vec(p + "output.LayerNorm.weight", K, mu);
-        vec(p + "output.LayerNorm.bias", K, mu);
-      }
+      linear(r.q, i, q_rows, ones, K, ones);
+      linear(r.k, i, kv_rows, ones, K, ones);
+      linear(r.v, i, kv_rows, ones, K, ones);
+      linear(r.o, i, K, out_scale_a, q_units, head_col_scale);
+    }
+    if (L.mlp) {
+      norm(r.mlp_norm, i, layer_norm_scale);
+      linear(r.gate, i, L.intermediate, ones, K, ones);
+      linear(r.up, i, L.intermediate, ones, K, ones);
+      linear(r.down, i, K, out_scale_f, L.intermediate, L.intermediate_scale);
     }
   }
 
-  // heads: inputs from the hidden stream; decoders read the final norm, whose mask scale folds
-  // into the head weight (encoders' stream already carries it)
-  const std::vector<double>& head_in = decoder ? mu : ones;
-  move("pooler.dense.weight", K, ones, K, ones);
-  vec("pooler.dense.bias", K, ones);
-  move("classifier.dense.weight", K, ones, K, ones);
-  vec("classifier.dense.bias", K, ones);
-  move("classifier.out_proj.weight", none, ones, K, ones);
-  vec("classifier.out_proj.bias", none, ones);
-  move("classifier.weight", none, ones, K, head_in);
-  vec("classifier.bias", none, ones);
-  move("score.weight", none, ones, K, head_in);
-  move("lm_head.weight", none, ones, K, mu);
-  move("cls.predictions.transform.dense.weight", K, ones, K, ones);
-  vec("cls.predictions.transform.dense.bias", K, ones);
-  vec("cls.predictions.transform.LayerNorm.weight", K, ones);
-  vec("cls.predictions.transform.LayerNorm.bias", K, ones);
-  vec("cls.predictions.bias", none, ones);
-  move("lm_head.dense.weight", K, ones, K, ones);
-  vec("lm_head.dense.bias", K, ones);
-  vec("lm_head.layer_norm.weight", K, ones);
-  vec("lm_head.layer_norm.bias", K, ones);
-  vec("lm_head.bias", none, ones);
+  // heads: inputs from the hidden stream (scaled as head_in), or from a dense layer in the hidden space
+  const nn::head_roles& h = f.heads;
+  switch (m.head()) {
+    case nn::head_kind::base: break;
+    case nn::head_kind::sequence_classification: {
+      linear(h.pooler, -1, K, ones, K, ones);
+      linear(h.classifier_dense, -1, K, ones, K, ones);
+      const bool dense_in = h.pooler.present() || h.classifier_dense.present();
+      linear(h.classifier, -1, none, ones, K, dense_in ? ones : head_in);
+      break;
+    }
+    case nn::head_kind::token_classification: linear(h.token_classifier, -1, none, ones, K, head_in); break;
+    case nn::head_kind::masked_lm:
+      linear(h.mlm_dense, -1, K, ones, K, ones);
+      norm(h.mlm_norm, -1, ones);
+      move(std::string(h.mlm_bias), none, ones, none, ones);
+      break;
+    case nn::head_kind::causal_lm: linear(h.lm_head, -1, none, ones, K, head_in); break;
+  }
   for (const auto& [name, p] : out.parameters())
     if (!assigned.count(name)) throw std::logic_error("compact: no rule rebuilds parameter " + name);
   return out;

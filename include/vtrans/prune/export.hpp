@@ -1,9 +1,10 @@
 #pragma once
 // Writing a pruned model as a Hugging Face folder. When pruning removed only attention heads
 // (hidden size, FFN widths and every sub-layer unchanged) in a family whose stock classes
-// support it (BERT, RoBERTa, GPT-2), the config keeps the teacher's head count and lists the
-// removed heads in "pruned_heads", which stock transformers applies before loading the smaller
-// weights. Any other shape of pruning is written with per-layer sizes ("per_layer_config").
+// support it (family_spec::stock_pruned_heads: BERT, RoBERTa, GPT-2), the config keeps the
+// teacher's head count and lists the removed heads in "pruned_heads", which stock transformers
+// applies before loading the smaller weights. Any other shape of pruning is written with
+// per-layer sizes ("per_layer_config").
 #include <filesystem>
 #include <string>
 
@@ -16,7 +17,7 @@ namespace vtrans::prune {
 // Removed head indices per layer when only heads were removed; empty otherwise.
 inline nlohmann::json pruned_heads_of(const io::model_config& teacher, const kept_units& k) {
   nlohmann::json out = nlohmann::json::object();
-  if (teacher.family == io::family::llama || index(k.hidden.size()) != teacher.hidden_size || k.layers.size() != teacher.layers.size())
+  if (!teacher.spec().stock_pruned_heads || index(k.hidden.size()) != teacher.hidden_size || k.layers.size() != teacher.layers.size())
     return out;
   for (std::size_t l = 0; l < k.layers.size(); ++l) {
     const auto& t = teacher.layers[l];

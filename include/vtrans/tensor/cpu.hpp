@@ -1,5 +1,6 @@
 #pragma once
-// The CPU backend: xtensor storage, OpenBLAS GEMM, OpenMP loops.
+// The CPU backend: xtensor storage, OpenBLAS GEMM, OpenMP loops around the shared row and element
+// functions of tensor/kernels/ (the same ones thrust_backend runs), and vectorised fp32 GELU and exp.
 //
 // A backend is a type with static functions over raw pointers into its own storage; tensors,
 // autodiff ops and models are written once against this set (see backend.hpp for the contract).
@@ -20,23 +21,49 @@
 #include <omp.h>
 
 #include "vtrans/tensor/blas.hpp"
+#include "vtrans/tensor/half.hpp"
 #include "vtrans/tensor/kernel_args.hpp"
+#include "vtrans/tensor/kernels/adamw.hpp"
+#include "vtrans/tensor/kernels/attention.hpp"
+#include "vtrans/tensor/kernels/loss.hpp"
+#include "vtrans/tensor/kernels/norm.hpp"
+#include "vtrans/tensor/kernels/reduce.hpp"
+#include "vtrans/tensor/kernels/rope.hpp"
+#include "vtrans/tensor/kernels/softmax.hpp"
 #include "vtrans/tensor/math.hpp"
+#include "vtrans/tensor/transfers.hpp"
 #include "vtrans/tensor/xtensor.hpp"
 
 namespace vtrans {
 
 namespace cpu_detail {
 
-// A cache of large memory blocks for tensor storage. Every op allocates its outputs and every
-// backward pass its gradients; fresh large blocks come from mmap and cost a page fault (and a
-// kernel zero-fill) per 4 KiB page on first touch, which on a virtual machine can take longer
-// than the op itself. Freed large blocks are kept (up to VTRANS_CPU_CACHE_MB, default 2048 MiB;
-// 0 disables) and handed out again to requests of the same or slightly smaller size.
+// A caching allocator for tensor storage. Every op allocates its outputs and every backward
+// pass its gradients; fresh large blocks come from mmap and cost a page fault (and a kernel
+// zero-fill) per 4 KiB page on first touch, which on a virtual machine can take longer than the
+// op itself. So memory for blocks of 64 KiB and more is taken from the system in segments that
+// are kept: a request is served by the best-fitting free block (split when 64 KiB or more would
+// be left over), and a freed block merges with the free blocks next to it in its segment. A
+// training loop repeats the same requests every step, so after the first step it touches no new
+// page; and since free space of any size can serve any smaller request, what is reserved stays
+// close to the peak in use. Fully free segments go back to the system on release(), before the
+// system is asked for memory it cannot give, and while more than VTRANS_CPU_CACHE_MB MiB are
+// free (default: no limit).
 class block_cache {
  public:
-  static constexpr std::size_t alignment = 64;          // also the header holding the block size
+  static constexpr std::size_t alignment = 64;
   static constexpr std::size_t min_cached = 64 * 1024;  // smaller blocks: plain aligned new
+  static constexpr std::size_t page = 4096;             // block sizes are whole pages
+  static constexpr std::size_t segment_granularity = 2 * 1024 * 1024;
+  // Small requests share segments of this size, so that their free space can merge into blocks
+  // for larger ones (untouched pages of a segment cost no memory).
+  static constexpr std::size_t min_segment = 64 * 1024 * 1024;
+
+  struct statistics {
+    std::size_t in_use = 0, peak_in_use = 0;  // bytes of blocks handed out
+    std::size_t reserved = 0;                 // bytes of segments held (in use or free)
+    std::size_t segments_allocated = 0;       // segments ever taken from the system
+  };
 
   static block_cache& instance() {
     static block_cache* cache = new block_cache;  // never destroyed: tensors may outlive statics
@@ -45,69 +72,137 @@ class block_cache {
 
   void* allocate(std::size_t bytes) {
     if (bytes < min_cached) return ::operator new(bytes ? bytes : 1, std::align_val_t(alignment));
-    const std::size_t size = round_up(bytes);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      auto it = free_.lower_bound(size);
-      if (it != free_.end() && it->first <= size + size / 4) {  // best fit, at most 25% slack
-        void* block = it->second;
-        cached_ -= it->first;
-        free_.erase(it);
-        return static_cast<char*>(block) + alignment;
-      }
+    const std::size_t size = round_up(bytes, page);
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto fit = free_.lower_bound(size);  // best fit
+    if (fit == free_.end()) fit = add_segment(size);
+    const auto it = blocks_.find(fit->second);
+    free_.erase(fit);
+    block& b = it->second;
+    b.free = false;
+    free_bytes_ -= b.size;
+    if (b.size - size >= min_cached) {  // split: the rest stays free
+      add_free(it->first + size, b.size - size, b.segment);
+      b.size = size;
     }
-    void* block = nullptr;
-    try {
-      block = ::operator new(size + alignment, std::align_val_t(alignment));
-    } catch (const std::bad_alloc&) {
-      release();
-      block = ::operator new(size + alignment, std::align_val_t(alignment));
-    }
-    *static_cast<std::size_t*>(block) = size;
-    return static_cast<char*>(block) + alignment;
+    stats_.in_use += b.size;
+    stats_.peak_in_use = std::max(stats_.peak_in_use, stats_.in_use);
+    return it->first;
   }
 
   void deallocate(void* p, std::size_t bytes) noexcept {
     if (!p) return;
     if (bytes < min_cached) { ::operator delete(p, std::align_val_t(alignment)); return; }
-    void* block = static_cast<char*>(p) - alignment;
-    const std::size_t size = *static_cast<std::size_t*>(block);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (cached_ + size <= limit_) {
-        try {
-          free_.emplace(size, block);
-          cached_ += size;
-          return;
-        } catch (...) {  // no memory for the map node: give the block back instead
-        }
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = blocks_.find(static_cast<char*>(p));
+    if (it == blocks_.end() || it->second.free) std::abort();  // not ours, or freed twice: memory is corrupt
+    stats_.in_use -= it->second.size;
+    // merge with the free neighbours in the same segment
+    char* start = it->first;
+    std::size_t size = it->second.size;
+    char* const segment = it->second.segment;
+    const auto next = std::next(it);
+    if (next != blocks_.end() && next->second.free && next->second.segment == segment) {
+      size += next->second.size;
+      remove_free(next);
+    }
+    if (it != blocks_.begin()) {
+      const auto prev = std::prev(it);
+      if (prev->second.free && prev->second.segment == segment) {
+        start = prev->first;
+        size += prev->second.size;
+        remove_free(prev);
       }
     }
-    ::operator delete(block, std::align_val_t(alignment));
+    blocks_.erase(static_cast<char*>(p));
+    if (start == segment && size == segments_.at(segment) && free_bytes_ + size > limit_) {
+      release_segment(segment);  // wholly free, and more is free than the limit allows
+      return;
+    }
+    add_free(start, size, segment);
   }
 
-  // Returns every cached block to the system.
+  // Returns every wholly free segment to the system.
   void release() noexcept {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (auto& [size, block] : free_) ::operator delete(block, std::align_val_t(alignment));
-    free_.clear();
-    cached_ = 0;
+    release_free_segments();
   }
   std::size_t cached_bytes() {
     std::lock_guard<std::mutex> lock(mutex_);
-    return cached_;
+    return free_bytes_;
+  }
+  statistics stats() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return stats_;
   }
 
  private:
+  struct block {
+    std::size_t size = 0;
+    char* segment = nullptr;  // base of the segment holding the block
+    bool free = false;
+    std::multimap<std::size_t, char*>::iterator where;  // its entry in free_, when free
+  };
+
   block_cache() {
     const char* env = std::getenv("VTRANS_CPU_CACHE_MB");
-    limit_ = (env ? std::strtoull(env, nullptr, 10) : 2048ull) << 20;
+    limit_ = env ? std::strtoull(env, nullptr, 10) << 20 : std::numeric_limits<std::size_t>::max();
   }
-  static std::size_t round_up(std::size_t bytes) { return (bytes + 4095) / 4096 * 4096; }
+  static std::size_t round_up(std::size_t bytes, std::size_t to) { return (bytes + to - 1) / to * to; }
+
+  void add_free(char* start, std::size_t size, char* segment) {
+    block& b = blocks_[start];
+    b.size = size;
+    b.segment = segment;
+    b.free = true;
+    b.where = free_.emplace(size, start);
+    free_bytes_ += size;
+  }
+  void remove_free(std::map<char*, block>::iterator it) {
+    free_.erase(it->second.where);
+    free_bytes_ -= it->second.size;
+    blocks_.erase(it);
+  }
+  // A new segment for a request of `size` bytes, entered as one free block; returns its free_ entry.
+  std::multimap<std::size_t, char*>::iterator add_segment(std::size_t size) {
+    const std::size_t bytes = std::max(min_segment, round_up(size, segment_granularity));
+    void* base = nullptr;
+    try {
+      base = ::operator new(bytes, std::align_val_t(page));
+    } catch (const std::bad_alloc&) {
+      release_free_segments();
+      base = ::operator new(bytes, std::align_val_t(page));
+    }
+    char* segment = static_cast<char*>(base);
+    segments_.emplace(segment, bytes);
+    stats_.reserved += bytes;
+    ++stats_.segments_allocated;
+    add_free(segment, bytes, segment);
+    return blocks_.at(segment).where;
+  }
+  void release_segment(char* segment) {
+    stats_.reserved -= segments_.at(segment);
+    segments_.erase(segment);
+    ::operator delete(segment, std::align_val_t(page));
+  }
+  void release_free_segments() noexcept {
+    for (auto it = segments_.begin(); it != segments_.end();) {
+      const auto b = blocks_.find(it->first);
+      char* segment = it->first;
+      ++it;
+      if (b->second.free && b->second.size == segments_.at(segment)) {
+        remove_free(b);
+        release_segment(segment);
+      }
+    }
+  }
 
   std::mutex mutex_;
-  std::multimap<std::size_t, void*> free_;  // size -> block (header first)
-  std::size_t cached_ = 0, limit_ = 0;
+  std::map<char*, block> blocks_;              // every block of every segment, by address
+  std::multimap<std::size_t, char*> free_;     // free blocks by size
+  std::map<char*, std::size_t> segments_;      // segment base -> bytes
+  std::size_t free_bytes_ = 0, limit_ = 0;
+  statistics stats_;
 };
 
 // std-style allocator over block_cache, for the xtensor storage of cpu tensors.
@@ -147,11 +242,25 @@ struct cpu {
   static T* data(storage<T>& s) { return s.data(); }
   template <class T>
   static const T* data(const storage<T>& s) { return s.data(); }
+  // Host memory is the backend's memory, but crossings are counted as on any backend, so code
+  // tested here shows the transfers it would make on a GPU.
   template <class T>
-  static void upload(const T* host, index n, T* dst) { if (n) std::memcpy(dst, host, sizeof(T) * static_cast<std::size_t>(n)); }
+  static void upload(const T* host, index n, T* dst) {
+    if (n <= 0) return;
+    transfers().count_upload(sizeof(T) * static_cast<std::uint64_t>(n));
+    std::memcpy(dst, host, sizeof(T) * static_cast<std::size_t>(n));
+  }
   template <class T>
-  static void download(const T* src, index n, T* host) { if (n) std::memcpy(host, src, sizeof(T) * static_cast<std::size_t>(n)); }
+  static void download(const T* src, index n, T* host) {
+    if (n <= 0) return;
+    transfers().count_download(sizeof(T) * static_cast<std::uint64_t>(n));
+    std::memcpy(host, src, sizeof(T) * static_cast<std::size_t>(n));
+  }
   static void synchronize() {}
+  static transfer_counter& transfers() {
+    static transfer_counter counter;
+    return counter;
+  }
   // Hands the cached free blocks of tensor storage back to the system.
   static void release_cached_memory() { cpu_detail::block_cache::instance().release(); }
 
@@ -171,6 +280,11 @@ struct cpu {
 #pragma omp parallel for schedule(static) if (n > parallel_grain)
       for (index i = 0; i < n; ++i) y[i] = alpha * x[i] + beta * y[i];
     }
+  }
+  // y = T(x) for a 16-bit storage type (half.hpp): frozen 16-bit weights widened for a product
+  template <class H, class T>
+  static void widen(index n, const H* x, T* y) {
+    parallel_ranges(n, parallel_grain, [=](index b, index e) { vtrans::widen(std::size_t(e - b), x + b, y + b); });
   }
   // y[r, :cols] = x[r, :cols] + beta * y[r, :cols], both with their own row strides.
   template <class T>
@@ -251,19 +365,8 @@ struct cpu {
       case broadcast::none: accumulate(rows, cols, alpha, dy, a, broadcast::none, db); return;
       case broadcast::column:
 #pragma omp parallel for schedule(static) if (rows * cols > parallel_grain)
-        for (index r = 0; r < rows; ++r) {
-          const T* dr = dy + r * cols;
-          const T* ar = a ? a + r * cols : nullptr;
-          double s = 0;
-          if (ar) {
-#pragma omp simd reduction(+ : s)
-            for (index c = 0; c < cols; ++c) s += dr[c] * ar[c];
-          } else {
-#pragma omp simd reduction(+ : s)
-            for (index c = 0; c < cols; ++c) s += dr[c];
-          }
-          db[r] += alpha * static_cast<T>(s);
-        }
+        for (index r = 0; r < rows; ++r)
+          db[r] += alpha * static_cast<T>(kernels::row_sum(cols, dy + r * cols, a ? a + r * cols : nullptr));
         return;
       case broadcast::row: {
         // per-thread partial sums, combined in thread order so results do not depend on timing
@@ -303,9 +406,12 @@ struct cpu {
   static void reduce_sum(index n, const T* x, T alpha, T* out) {
     out[0] = alpha * static_cast<T>(dot_impl(n, x, static_cast<const T*>(nullptr)));
   }
-  // Host value of sum(x * y) (y null: sum(x)), accumulated in double.
+  // Host value of sum(x * y) (y null: sum(x)), accumulated in double (a download of one double).
   template <class T>
-  static double dot(index n, const T* x, const T* y) { return dot_impl(n, x, y); }
+  static double dot(index n, const T* x, const T* y) {
+    transfers().count_download(sizeof(double));
+    return dot_impl(n, x, y);
+  }
   // dx += scalar[0] * factor   (gradient of a sum or mean)
   template <class T>
   static void add_scalar(index n, const T* scalar, T factor, T* dx) {
@@ -342,59 +448,37 @@ struct cpu {
   template <class T>
   static void softmax(index rows, index cols, const T* x, T* y) {
 #pragma omp parallel for schedule(static) if (rows * cols > parallel_grain)
-    for (index r = 0; r < rows; ++r) softmax_row(cols, x + r * cols, y + r * cols);
+    for (index r = 0; r < rows; ++r) kernels::softmax_row(cols, x + r * cols, y + r * cols, fast_exp{});
   }
   // dx += y * (dy - sum(dy * y))
   template <class T>
   static void softmax_backward(index rows, index cols, const T* y, const T* dy, T* dx) {
 #pragma omp parallel for schedule(static) if (rows * cols > parallel_grain)
-    for (index r = 0; r < rows; ++r) {
-      const T* yr = y + r * cols; const T* gr = dy + r * cols; T* dr = dx + r * cols;
-      double s = 0;
-#pragma omp simd reduction(+ : s)
-      for (index c = 0; c < cols; ++c) s += double(gr[c]) * yr[c];
-      const T st = static_cast<T>(s);
-#pragma omp simd
-      for (index c = 0; c < cols; ++c) dr[c] += yr[c] * (gr[c] - st);
-    }
+    for (index r = 0; r < rows; ++r) kernels::softmax_backward_row(cols, y + r * cols, dy + r * cols, dx + r * cols);
   }
   template <class T>
   static void log_softmax(index rows, index cols, const T* x, T* y) {
 #pragma omp parallel for schedule(static) if (rows * cols > parallel_grain)
-    for (index r = 0; r < rows; ++r) {
-      const T* xr = x + r * cols; T* yr = y + r * cols;
-      T mx = cols ? xr[0] : T(0);
-      for (index c = 1; c < cols; ++c) mx = std::max(mx, xr[c]);
-      double s = 0;
-      for (index c = 0; c < cols; ++c) s += std::exp(double(xr[c] - mx));
-      const T lse = mx + static_cast<T>(std::log(s));
-      for (index c = 0; c < cols; ++c) yr[c] = xr[c] - lse;
-    }
+    for (index r = 0; r < rows; ++r) kernels::log_softmax_row(cols, x + r * cols, y + r * cols);
   }
   // dx += dy - exp(y) * sum(dy)
   template <class T>
   static void log_softmax_backward(index rows, index cols, const T* y, const T* dy, T* dx) {
 #pragma omp parallel for schedule(static) if (rows * cols > parallel_grain)
-    for (index r = 0; r < rows; ++r) {
-      const T* yr = y + r * cols; const T* gr = dy + r * cols; T* dr = dx + r * cols;
-      double s = 0;
-      for (index c = 0; c < cols; ++c) s += gr[c];
-      for (index c = 0; c < cols; ++c) dr[c] += gr[c] - std::exp(yr[c]) * static_cast<T>(s);
-    }
+    for (index r = 0; r < rows; ++r) kernels::log_softmax_backward_row(cols, y + r * cols, dy + r * cols, dx + r * cols);
   }
   // loss[r] = -logp[r, target[r]], or 0 where target[r] == ignore
   template <class T>
   static void nll(index rows, index cols, const T* logp, const std::int32_t* target, std::int32_t ignore, T* loss) {
 #pragma omp parallel for schedule(static) if (rows > parallel_grain)
-    for (index r = 0; r < rows; ++r) loss[r] = target[r] == ignore ? T(0) : -logp[r * cols + target[r]];
+    for (index r = 0; r < rows; ++r) loss[r] = kernels::nll_row(logp + r * cols, target[r], ignore);
   }
   // dlogp[r, target[r]] -= scalar[0] * factor, where target[r] != ignore
   template <class T>
   static void nll_backward(index rows, index cols, const std::int32_t* target, std::int32_t ignore, const T* scalar,
                            T factor, T* dlogp) {
     const T v = scalar[0] * factor;
-    for (index r = 0; r < rows; ++r)
-      if (target[r] != ignore) dlogp[r * cols + target[r]] -= v;
+    for (index r = 0; r < rows; ++r) kernels::nll_backward_row(target[r], ignore, v, dlogp + r * cols);
   }
 
   // ---- normalisation ---------------------------------------------------------------------
@@ -403,28 +487,7 @@ struct cpu {
   static void layer_norm(index rows, index cols, const T* x, const T* gamma, const T* beta, double eps, T* y,
                          T* mean, T* rstd) {
 #pragma omp parallel for schedule(static) if (rows * cols > parallel_grain)
-    for (index r = 0; r < rows; ++r) {
-      const T* xr = x + r * cols; T* yr = y + r * cols;
-      double s = 0, ss = 0;
-#pragma omp simd reduction(+ : s)
-      for (index c = 0; c < cols; ++c) s += xr[c];
-      const double mu = s / double(cols);
-#pragma omp simd reduction(+ : ss)
-      for (index c = 0; c < cols; ++c) { double d = xr[c] - mu; ss += d * d; }
-      const double rs = 1.0 / std::sqrt(ss / double(cols) + eps);
-      mean[r] = static_cast<T>(mu); rstd[r] = static_cast<T>(rs);
-      const T m = static_cast<T>(mu), q = static_cast<T>(rs);
-      if (gamma && beta) {
-#pragma omp simd
-        for (index c = 0; c < cols; ++c) yr[c] = (xr[c] - m) * q * gamma[c] + beta[c];
-      } else {
-#pragma omp simd
-        for (index c = 0; c < cols; ++c) {
-          T v = (xr[c] - m) * q;
-          yr[c] = v * (gamma ? gamma[c] : T(1)) + (beta ? beta[c] : T(0));
-        }
-      }
-    }
+    for (index r = 0; r < rows; ++r) kernels::layer_norm_row(cols, x + r * cols, gamma, beta, eps, y + r * cols, mean[r], rstd[r]);
   }
   template <class T>
   static void layer_norm_backward(index rows, index cols, const T* x, const T* gamma, const T* mean, const T* rstd,
@@ -435,14 +498,7 @@ struct cpu {
   template <class T>
   static void rms_norm(index rows, index cols, const T* x, const T* gamma, double eps, T* y, T* rstd) {
 #pragma omp parallel for schedule(static) if (rows * cols > parallel_grain)
-    for (index r = 0; r < rows; ++r) {
-      const T* xr = x + r * cols; T* yr = y + r * cols;
-      double ss = 0;
-      for (index c = 0; c < cols; ++c) ss += double(xr[c]) * xr[c];
-      const T q = static_cast<T>(1.0 / std::sqrt(ss / double(cols) + eps));
-      rstd[r] = q;
-      for (index c = 0; c < cols; ++c) yr[c] = xr[c] * q * (gamma ? gamma[c] : T(1));
-    }
+    for (index r = 0; r < rows; ++r) kernels::rms_norm_row(cols, x + r * cols, gamma, eps, y + r * cols, rstd[r]);
   }
   template <class T>
   static void rms_norm_backward(index rows, index cols, const T* x, const T* gamma, const T* rstd, const T* dy,
@@ -486,7 +542,8 @@ struct cpu {
       const T* vg = v + b * d.k_len * d.ldv + g * D;
       T* P = probs + p * d.q_len * d.k_len;
       blas::gemm(false, true, d.q_len, d.k_len, D, static_cast<T>(d.scale), qh, d.ldq, kg, d.ldk, T(0), P, d.k_len);
-      mask_and_softmax(d, key_mask ? key_mask + b * d.k_len : nullptr, P);
+      const std::int32_t* km = key_mask ? key_mask + b * d.k_len : nullptr;
+      for (index i = 0; i < d.q_len; ++i) kernels::attention_softmax_row(d, i, km, P + i * d.k_len, fast_exp{});
       blas::gemm(false, false, d.q_len, D, d.k_len, T(1), P, d.k_len, vg, d.ldv, T(0), out + b * d.q_len * d.ldo + h * D, d.ldo);
     }
   }
@@ -510,15 +567,8 @@ struct cpu {
           if (dv) blas::gemm(true, false, d.k_len, D, d.q_len, T(1), P, d.k_len, gh, d.ldo, T(1), dv + b * d.k_len * d.ldv + g * D, d.ldv);
           if (!dq && !dk) continue;
           blas::gemm(false, true, d.q_len, d.k_len, D, T(1), gh, d.ldo, vg, d.ldv, T(0), dP.data(), d.k_len);
-          for (index i = 0; i < d.q_len; ++i) {  // dS = P * (dP - rowsum(dP * P)) * scale
-            const T* pr = P + i * d.k_len; T* gr = dP.data() + i * d.k_len;
-            double s = 0;
-#pragma omp simd reduction(+ : s)
-            for (index j = 0; j < d.k_len; ++j) s += double(gr[j]) * pr[j];
-            const T st = static_cast<T>(s), sc = static_cast<T>(d.scale);
-#pragma omp simd
-            for (index j = 0; j < d.k_len; ++j) gr[j] = pr[j] * (gr[j] - st) * sc;
-          }
+          for (index i = 0; i < d.q_len; ++i)
+            kernels::attention_scores_grad_row(d.k_len, static_cast<T>(d.scale), P + i * d.k_len, dP.data() + i * d.k_len);
           if (dq) blas::gemm(false, false, d.q_len, D, d.k_len, T(1), dP.data(), d.k_len, kg, d.ldk, T(1), dq + b * d.q_len * d.ldq + h * D, d.ldq);
           if (dk) blas::gemm(true, false, d.k_len, D, d.q_len, T(1), dP.data(), d.k_len, qh, d.ldq, T(1), dk + b * d.k_len * d.ldk + g * D, d.ldk);
         }
@@ -536,17 +586,66 @@ struct cpu {
       for (index h = 0; h < d.heads; ++h) {
         const T* xh = x + r * d.ldx + h * d.head_dim;
         T* yh = y + r * d.ldy + h * d.head_dim;
-        for (index i = 0; i < half; ++i) {
-          double c, s;
-          rope_angle(d, positions[r], i, c, s);
-          if (inverse) s = -s;
-          const T x0 = xh[i], x1 = xh[i + half];
-          const T y0 = static_cast<T>(x0 * c - x1 * s), y1 = static_cast<T>(x1 * c + x0 * s);
-          yh[i] = y0 + (beta == T(0) ? T(0) : beta * yh[i]);
-          yh[i + half] = y1 + (beta == T(0) ? T(0) : beta * yh[i + half]);
-        }
-        for (index i = d.rotary_dim; i < d.head_dim; ++i) yh[i] = xh[i] + (beta == T(0) ? T(0) : beta * yh[i]);
+        for (index i = 0; i < half; ++i) kernels::rope_pair(d, xh, positions[r], i, inverse, beta, yh);
+        for (index i = d.rotary_dim; i < d.head_dim; ++i) kernels::rope_pass(xh, i, beta, yh);
       }
+  }
+
+  // ---- noisy masks (VIB: a sample mu + eps * sigma per row, times x) ---------------------
+  // y[r, c] = x[r, c] * (eps[r, c] * sigma[c] + mu[c])
+  template <class T>
+  static void noisy_scale(index rows, index cols, const T* x, const T* eps, const T* mu, const T* sigma, T* y) {
+#pragma omp parallel for schedule(static) if (rows * cols > parallel_grain)
+    for (index r = 0; r < rows; ++r) {
+      const T* xr = x + r * cols; const T* er = eps + r * cols; T* yr = y + r * cols;
+#pragma omp simd
+      for (index c = 0; c < cols; ++c) yr[c] = xr[c] * (er[c] * sigma[c] + mu[c]);
+    }
+  }
+  // Its backward pass in one sweep: dx = dy * (eps * sigma + mu) + beta * dx (beta 0 overwrites),
+  // dmu[c] += sum_r dy * x, dsigma[c] += sum_r dy * x * eps; a null output is skipped.
+  template <class T>
+  static void noisy_scale_backward(index rows, index cols, const T* x, const T* eps, const T* mu, const T* sigma, const T* dy, T beta,
+                                   T* dx, T* dmu, T* dsigma) {
+    const bool sums = dmu || dsigma;
+    // per-thread partial sums, combined in thread order so results do not depend on timing
+    std::vector<std::vector<double>> parts(static_cast<std::size_t>(omp_get_max_threads()));
+#pragma omp parallel if (rows * cols > parallel_grain)
+    {
+      auto& part = parts[static_cast<std::size_t>(omp_get_thread_num())];
+      part.assign(sums ? 2 * static_cast<std::size_t>(cols) : 0, 0.0);
+      double* pm = part.data();
+      double* ps = pm + (sums ? cols : 0);
+#pragma omp for schedule(static)
+      for (index r = 0; r < rows; ++r) {
+        const T* xr = x + r * cols; const T* er = eps + r * cols; const T* gr = dy + r * cols;
+        if (dx) {
+          T* dr = dx + r * cols;
+          if (beta == T(0)) {
+#pragma omp simd
+            for (index c = 0; c < cols; ++c) dr[c] = gr[c] * (er[c] * sigma[c] + mu[c]);
+          } else {
+#pragma omp simd
+            for (index c = 0; c < cols; ++c) dr[c] += gr[c] * (er[c] * sigma[c] + mu[c]);
+          }
+        }
+        if (sums) {
+#pragma omp simd
+          for (index c = 0; c < cols; ++c) {
+            const T t = gr[c] * xr[c];
+            pm[c] += t;
+            ps[c] += t * er[c];
+          }
+        }
+      }
+    }
+    for (index c = 0; c < cols && sums; ++c) {
+      double sm = 0, ss = 0;
+      for (auto& part : parts)
+        if (!part.empty()) sm += part[std::size_t(c)], ss += part[std::size_t(cols + c)];
+      if (dmu) dmu[c] += static_cast<T>(sm);
+      if (dsigma) dsigma[c] += static_cast<T>(ss);
+    }
   }
 
   // ---- random numbers (counter-based: same numbers on every backend) -------------------
@@ -561,13 +660,17 @@ struct cpu {
     // whole Box-Muller pairs k cover draws 2k and 2k+1; the first and last may lie half outside
     const std::uint64_t mixed = math::mix64(seed);
     const index first = index(offset / 2), last = index((offset + std::uint64_t(n) - 1) / 2);
+    const index blocks = (last - first + 4) / 4;  // four pairs at a time
 #pragma omp parallel for schedule(static) if (n > parallel_grain / 8)
-    for (index k = first; k <= last; ++k) {
-      float even = 0, odd = 0;
-      math::bulk_normal_pair(mixed, std::uint64_t(k), even, odd);
-      const index i = 2 * k - index(offset);
-      if (i >= 0) y[i] = static_cast<T>(even);
-      if (i + 1 < n) y[i + 1] = static_cast<T>(odd);
+    for (index b = 0; b < blocks; ++b) {
+      const index k0 = first + 4 * b;
+      float even[4], odd[4];
+      normal_pairs_x4(mixed, std::uint64_t(k0), even, odd);
+      for (index j = 0; j < 4 && k0 + j <= last; ++j) {
+        const index i = 2 * (k0 + j) - index(offset);
+        if (i >= 0) y[i] = static_cast<T>(even[j]);
+        if (i + 1 < n) y[i + 1] = static_cast<T>(odd[j]);
+      }
     }
   }
   // y = 1[u >= p] / (1 - p): the scaled keep mask of inverted dropout
@@ -575,7 +678,7 @@ struct cpu {
   static void dropout_mask(index n, double p, std::uint64_t seed, std::uint64_t offset, T* y) {
     const T keep = static_cast<T>(1.0 / (1.0 - p));
 #pragma omp parallel for schedule(static) if (n > parallel_grain)
-    for (index i = 0; i < n; ++i) y[i] = math::uniform(seed, offset + std::uint64_t(i)) >= p ? keep : T(0);
+    for (index i = 0; i < n; ++i) y[i] = math::dropout_value(p, keep, seed, offset + std::uint64_t(i));
   }
 
   // ---- optimiser -------------------------------------------------------------------------
@@ -583,14 +686,9 @@ struct cpu {
   template <class T>
   static void adamw(index n, T* param, const T* grad, T* m, T* v, double lr, double beta1, double beta2, double eps,
                     double weight_decay, double c1, double c2) {
+    const kernels::adamw_step step{lr, beta1, beta2, eps, weight_decay, c1, c2};
 #pragma omp parallel for schedule(static) if (n > parallel_grain)
-    for (index i = 0; i < n; ++i) {
-      const double g = grad[i];
-      const double mi = beta1 * m[i] + (1 - beta1) * g, vi = beta2 * v[i] + (1 - beta2) * g * g;
-      m[i] = static_cast<T>(mi); v[i] = static_cast<T>(vi);
-      const double update = (mi / c1) / (std::sqrt(vi / c2) + eps) + weight_decay * param[i];
-      param[i] = static_cast<T>(param[i] - lr * update);
-    }
+    for (index i = 0; i < n; ++i) step(param[i], grad[i], m[i], v[i]);
   }
 
  private:
@@ -702,6 +800,20 @@ struct cpu {
       std::memcpy(out + i, &v, bytes);
     }
   }
+  typedef std::uint32_t u32x4 __attribute__((vector_size(16)));
+  // math::bulk_normal_pair for pairs k0 .. k0 + 3, the polynomials 4 lanes at a time: the same
+  // operations per lane as the scalar code, so the same bits as every other backend.
+  static void normal_pairs_x4(std::uint64_t mixed, std::uint64_t k0, float* even, float* odd) {
+    f32x4 u1, u2;
+    for (int j = 0; j < 4; ++j) math::normal_uniforms(mixed, k0 + std::uint64_t(j), u1[j], u2[j]);
+    const f32x4 l = math::log_unit<f32x4, u32x4>(u1);
+    f32x4 r, c, s;
+    for (int j = 0; j < 4; ++j) r[j] = std::sqrt(-2.0f * l[j]);
+    math::cos_sin(6.28318531f * u2 - 3.14159265f, c, s);
+    const f32x4 e = r * c, o = r * s;
+    std::memcpy(even, &e, sizeof e);
+    std::memcpy(odd, &o, sizeof o);
+  }
   static void exp_inplace_f32(index n, float* x) { map_f32x4(n, x, x, [](f32x4 v) { return exp_f32x4(v); }); }
   static void gelu_f32(index n, const float* x, float* y) { map_f32x4(n, x, y, [](f32x4 v) { return gelu_f32x4(v); }); }
   static void gelu_backward_f32(index n, const float* x, const float* dy, float* dx) {
@@ -715,6 +827,9 @@ struct cpu {
     }
   }
 #else
+  static void normal_pairs_x4(std::uint64_t mixed, std::uint64_t k0, float* even, float* odd) {
+    for (int j = 0; j < 4; ++j) math::bulk_normal_pair(mixed, k0 + std::uint64_t(j), even[j], odd[j]);
+  }
   static void exp_inplace_f32(index n, float* x) { for (index i = 0; i < n; ++i) x[i] = std::exp(x[i]); }
   static void gelu_f32(index n, const float* x, float* y) {
     for (index i = 0; i < n; ++i) y[i] = math::apply(math::unary_op::gelu, x[i]);
@@ -723,17 +838,16 @@ struct cpu {
     for (index i = 0; i < n; ++i) dx[i] += dy[i] * math::derivative(math::unary_op::gelu, x[i], x[i]);
   }
 #endif
-  // v[j] = exp(v[j] - shift): the 4-lane exp for fp32, libm for double
-  template <class T>
-  static void exp_shifted(index n, T* v, T shift) {
-    if constexpr (std::is_same_v<T, float>) {
+  // v[j] = exp(v[j] - shift): the 4-lane exp for fp32, libm for double (the exponential the
+  // shared softmax rows of tensor/kernels/ call on this backend)
+  struct fast_exp {
+    void operator()(index n, float* v, float shift) const {
 #pragma omp simd
       for (index j = 0; j < n; ++j) v[j] -= shift;
       exp_inplace_f32(n, v);
-    } else {
-      for (index j = 0; j < n; ++j) v[j] = std::exp(v[j] - shift);
     }
-  }
+    void operator()(index n, double* v, double shift) const { kernels::exp_shifted{}(n, v, shift); }
+  };
   // Element ranges of at least `grain` for a parallel loop over n elements.
   template <class F>
   static void parallel_ranges(index n, index grain, F f) {
@@ -767,59 +881,9 @@ struct cpu {
   static double dot_impl(index n, const T* x, const T* y) {
     return ordered_sum(n, [&](index i) { return double(x[i]) * (y ? double(y[i]) : 1.0); });
   }
-  template <class T>
-  static void softmax_row(index cols, const T* x, T* y) {
-    T mx = cols ? x[0] : T(0);
-#pragma omp simd reduction(max : mx)
-    for (index c = 1; c < cols; ++c) mx = std::max(mx, x[c]);
-    if (y != x) std::memcpy(y, x, sizeof(T) * static_cast<std::size_t>(cols));
-    exp_shifted(cols, y, mx);
-    double s = 0;
-#pragma omp simd reduction(+ : s)
-    for (index c = 0; c < cols; ++c) s += y[c];
-    const T inv = static_cast<T>(1.0 / s);
-#pragma omp simd
-    for (index c = 0; c < cols; ++c) y[c] *= inv;
-  }
-  // Softmax over the keys each query may see; masked entries become exactly 0. A query with no
-  // visible key gets all zeros (instead of NaN).
-  template <class T>
-  static void mask_and_softmax(const attention_dims& d, const std::int32_t* key_mask, T* P) {
-    const index shift = d.k_len - d.q_len;
-    for (index i = 0; i < d.q_len; ++i) {
-      T* row = P + i * d.k_len;
-      const index visible = d.causal ? std::min(d.k_len, std::max<index>(0, i + shift + 1)) : d.k_len;
-      T mx = -std::numeric_limits<T>::infinity();
-      double s = 0;
-      if (key_mask) {
-        for (index j = 0; j < visible; ++j) mx = key_mask[j] ? std::max(mx, row[j]) : mx;
-        if (mx == -std::numeric_limits<T>::infinity()) mx = T(0);  // no visible key: all become 0 below
-        exp_shifted(visible, row, mx);
-        for (index j = 0; j < visible; ++j) {
-          row[j] = key_mask[j] ? row[j] : T(0);
-          s += row[j];
-        }
-      } else {
-#pragma omp simd reduction(max : mx)
-        for (index j = 0; j < visible; ++j) mx = std::max(mx, row[j]);
-        exp_shifted(visible, row, mx);
-#pragma omp simd reduction(+ : s)
-        for (index j = 0; j < visible; ++j) s += row[j];
-      }
-      const T inv = s > 0 ? static_cast<T>(1.0 / s) : T(0);
-#pragma omp simd
-      for (index j = 0; j < visible; ++j) row[j] *= inv;
-      for (index j = visible; j < d.k_len; ++j) row[j] = T(0);
-    }
-  }
-  static void rope_angle(const rope_dims& d, std::int32_t pos, index i, double& c, double& s) {
-    const double inv_freq = std::pow(d.theta, -2.0 * double(i) / double(d.rotary_dim));
-    const double a = double(pos) * inv_freq;
-    c = std::cos(a); s = std::sin(a);
-  }
-  // Shared backward of layer norm (mean given) and RMS norm (mean null):
-  // xhat = (x - mean) * rstd, g = dy * gamma,
-  // dx += rstd * (g - [mean(g)] - xhat * mean(g * xhat)), dgamma += sum(dy * xhat), dbeta += sum(dy).
+  // Backward of layer norm (mean given) and RMS norm (mean null): dx row by row; dgamma and dbeta
+  // as per-thread partial sums over the thread's rows, combined in thread order (deterministic for
+  // a given thread count).
   template <class T>
   static void norm_backward(index rows, index cols, const T* x, const T* gamma, const T* mean, const T* rstd,
                             const T* dy, T* dx, T* dgamma, T* dbeta) {
@@ -831,54 +895,15 @@ struct cpu {
       auto& pg = parts_g[std::size_t(omp_get_thread_num())];
       auto& pb = parts_b[std::size_t(omp_get_thread_num())];
       pg.assign(ng, 0.0); pb.assign(nb, 0.0);
-      double* pgd = pg.data();
-      double* pbd = pb.data();
+      double* pgd = dgamma ? pg.data() : nullptr;
+      double* pbd = dbeta ? pb.data() : nullptr;
 #pragma omp for schedule(static)
       for (index r = 0; r < rows; ++r) {
-        const T* xr = x + r * cols; const T* gr = dy + r * cols;
-        const double m = mean ? double(mean[r]) : 0.0, q = rstd[r];
-        double sg = 0, sgx = 0;
-        if (gamma) {
-#pragma omp simd reduction(+ : sg, sgx)
-          for (index c = 0; c < cols; ++c) {
-            const double xh = (xr[c] - m) * q, g = double(gr[c]) * gamma[c];
-            sg += g; sgx += g * xh;
-          }
-        } else {
-#pragma omp simd reduction(+ : sg, sgx)
-          for (index c = 0; c < cols; ++c) {
-            const double xh = (xr[c] - m) * q, g = double(gr[c]);
-            sg += g; sgx += g * xh;
-          }
-        }
-        if (dgamma) {
-#pragma omp simd
-          for (index c = 0; c < cols; ++c) pgd[c] += double(gr[c]) * ((xr[c] - m) * q);
-        }
-        if (dbeta) {
-#pragma omp simd
-          for (index c = 0; c < cols; ++c) pbd[c] += gr[c];
-        }
-        if (dx) {
-          const double mg = mean ? sg / double(cols) : 0.0, mgx = sgx / double(cols);
-          T* dr = dx + r * cols;
-          if (gamma) {
-#pragma omp simd
-            for (index c = 0; c < cols; ++c) {
-              const double xh = (xr[c] - m) * q, g = double(gr[c]) * gamma[c];
-              dr[c] += static_cast<T>(q * (g - mg - xh * mgx));
-            }
-          } else {
-#pragma omp simd
-            for (index c = 0; c < cols; ++c) {
-              const double xh = (xr[c] - m) * q, g = double(gr[c]);
-              dr[c] += static_cast<T>(q * (g - mg - xh * mgx));
-            }
-          }
-        }
+        const T* m = mean ? mean + r : nullptr;
+        if (pgd || pbd) kernels::norm_param_grads_add_row(cols, x + r * cols, m, rstd[r], dy + r * cols, pgd, pbd);
+        if (dx) kernels::norm_backward_row(cols, x + r * cols, gamma, m, rstd[r], dy + r * cols, dx + r * cols);
       }
     }
-    // combine in thread order: deterministic for a given thread count
     for (std::size_t c = 0; c < ng; ++c) {
       double s = 0;
       for (auto& p : parts_g) if (!p.empty()) s += p[c];

@@ -20,6 +20,8 @@ struct attention_dims {
   index batch = 1, q_len = 1, k_len = 1, heads = 1, kv_heads = 1, head_dim = 1;
   index ldq = 0, ldk = 0, ldv = 0, ldo = 0;  // row strides, in elements
   bool causal = false;                         // query s sees keys <= s + (k_len - q_len)
+  index window = 0;                            // > 0: query s sees only keys > s + (k_len - q_len) - window
+                                               // (sliding-window attention, as Mistral); 0: unlimited
   double scale = 1.0;                          // usually 1 / sqrt(head_dim)
   index group() const { return heads / kv_heads; }
   index probs_numel() const { return batch * heads * q_len * k_len; }

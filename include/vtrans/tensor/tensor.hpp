@@ -1,16 +1,19 @@
 #pragma once
 // tensor<T, Backend>: an owning, contiguous, row-major array of rank 0 to 4 in a backend's memory.
 // Copies are deep (and explicit in intent: prefer moves); host data crosses only through
-// from_host() and to_host().
+// from_host(), to_host() and item(), counted by Backend::transfers().
 #include <utility>
 #include <vector>
 
+#include "vtrans/tensor/backend.hpp"
 #include "vtrans/tensor/shape.hpp"
 
 namespace vtrans {
 
 template <class T, class Backend>
 class tensor {
+  static_assert(check_backend<Backend>(), "vtrans::tensor: Backend does not implement the backend contract");
+
  public:
   using value_type = T;
   using backend = Backend;

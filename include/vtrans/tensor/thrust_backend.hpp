@@ -5,18 +5,20 @@
 //   thrust_backend<thrust_omp>   OpenMP threads; GEMM through OpenBLAS on the raw pointers
 //   thrust_backend<thrust_cpp>   one host thread; GEMM through OpenBLAS (a plain loop under nvcc)
 //   thrust_backend<thrust_cuda>  (= vtrans::cuda) the CUDA system, only in nvcc translation units:
-//                                cuBLAS GEMMs and fused row kernels (tensor/cuda/)
+//                                cuBLAS GEMMs and fused row kernels (tensor/cuda/system.hpp)
 //
 // Storage is the system's thrust vector (for CUDA a thrust::device_vector with a caching
-// cudaMalloc allocator); host data crosses only in upload/download. Element-wise kernels are
-// functors over a counting iterator, marked VTRANS_HD (__host__ __device__ under nvcc). Row
-// kernels give one row to one thread (host systems and the generic fallback); the CUDA system
-// replaces the heavy ones with one block per row. Sums accumulate in double like cpu's, and
-// column sums are serial per column, so results do not depend on the thread count.
+// cudaMalloc allocator); host data crosses only in upload/download, counted by transfers().
+// Every kernel is a functor over a counting iterator, marked VTRANS_HD (__host__ __device__ under
+// nvcc), that calls the row and element functions of tensor/kernels/ shared with cpu: one thread
+// per element, row or column. A system may take an op over with a faster kernel of its own (the
+// CUDA system: one block per row), offered as a hook (system_hooks.hpp). Sums accumulate in double
+// and reductions run in fixed chunks or serially per column, so results do not depend on the
+// thread count.
 //
-// This header never includes xtensor (it is included by .cu files): only math.hpp,
-// kernel_args.hpp, shape.hpp and, for the host systems, blas.hpp. Host translation units must
-// define THRUST_DEVICE_SYSTEM to a host system (target vtrans::thrust_omp does).
+// This header never includes xtensor (it is included by .cu files): only tensor/kernels/,
+// math.hpp, kernel_args.hpp, shape.hpp and, for the host systems, blas.hpp. Host translation units
+// must define THRUST_DEVICE_SYSTEM to a host system (target vtrans::thrust_omp does).
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -27,16 +29,25 @@
 #include <thrust/iterator/counting_iterator.h>
 #include <thrust/transform_reduce.h>
 
+#include "vtrans/tensor/half.hpp"
 #include "vtrans/tensor/kernel_args.hpp"
+#include "vtrans/tensor/kernels/adamw.hpp"
+#include "vtrans/tensor/kernels/attention.hpp"
+#include "vtrans/tensor/kernels/loss.hpp"
+#include "vtrans/tensor/kernels/norm.hpp"
+#include "vtrans/tensor/kernels/reduce.hpp"
+#include "vtrans/tensor/kernels/rope.hpp"
+#include "vtrans/tensor/kernels/softmax.hpp"
 #include "vtrans/tensor/math.hpp"
 #include "vtrans/tensor/shape.hpp"
+#include "vtrans/tensor/system_hooks.hpp"
+#include "vtrans/tensor/transfers.hpp"
 
 #include <thrust/system/cpp/execution_policy.h>
 #include <thrust/system/cpp/vector.h>
 
 #if defined(__CUDACC__)
-#include "vtrans/tensor/cuda/kernels.cuh"
-#include "vtrans/tensor/cuda/runtime.hpp"
+#include "vtrans/tensor/cuda/system.hpp"
 #else
 #include <thrust/system/omp/execution_policy.h>
 #include <thrust/system/omp/vector.h>
@@ -46,17 +57,16 @@
 
 namespace vtrans {
 
-// ---- systems ---------------------------------------------------------------------------------
+// ---- host systems ----------------------------------------------------------------------------
 namespace thrust_detail {
 
 // What the host systems share: memory is host memory, GEMM is OpenBLAS on the raw pointers (in
 // nvcc translation units, which do not link BLAS, a plain loop: thrust_cpp there is a reference).
 struct host_system {
-  static constexpr bool is_cuda = false;
   template <class T>
-  static void upload(const T* host, index n, T* dst) { if (n > 0) std::memcpy(dst, host, sizeof(T) * std::size_t(n)); }
+  static void upload(const T* host, index n, T* dst) { std::memcpy(dst, host, sizeof(T) * std::size_t(n)); }
   template <class T>
-  static void download(const T* src, index n, T* host) { if (n > 0) std::memcpy(host, src, sizeof(T) * std::size_t(n)); }
+  static void download(const T* src, index n, T* host) { std::memcpy(host, src, sizeof(T) * std::size_t(n)); }
   static void synchronize() {}
   template <class T>
   static void gemm(bool ta, bool tb, index m, index n, index k, T alpha, const T* a, index lda, const T* b, index ldb,
@@ -95,39 +105,6 @@ struct thrust_omp : thrust_detail::host_system {
   using vector = thrust::omp::vector<T>;
   static auto policy() { return thrust::omp::par; }
 };
-#else
-// The CUDA system: device memory from cudaMalloc (cached, never managed memory), kernels on the
-// default stream without a synchronisation after each one, cuBLAS GEMMs with float accumulation
-// (TF32 off unless thrust_cuda::set_tf32(true) or VTRANS_CUDA_TF32=1).
-struct thrust_cuda {
-  static constexpr bool is_cuda = true;
-  static const char* name() { return "cuda"; }
-  template <class T>
-  using vector = thrust::device_vector<T, cuda_detail::caching_allocator<T>>;
-  static auto policy() { return thrust::cuda::par_nosync; }
-  static void set_tf32(bool on) { cuda_detail::tf32_flag() = on; }
-  static bool tf32() { return cuda_detail::tf32_flag(); }
-
-  template <class T>
-  static void upload(const T* host, index n, T* dst) {
-    if (n > 0) cuda_detail::check(cudaMemcpy(dst, host, sizeof(T) * std::size_t(n), cudaMemcpyHostToDevice), "upload");
-  }
-  template <class T>
-  static void download(const T* src, index n, T* host) {
-    if (n > 0) cuda_detail::check(cudaMemcpy(host, src, sizeof(T) * std::size_t(n), cudaMemcpyDeviceToHost), "download");
-  }
-  static void synchronize() { cuda_detail::check(cudaDeviceSynchronize(), "synchronize"); }
-  template <class T>
-  static void gemm(bool ta, bool tb, index m, index n, index k, T alpha, const T* a, index lda, const T* b, index ldb,
-                   T beta, T* c, index ldc) {
-    cuda_detail::gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  }
-  template <class T>
-  static void gemm_batched(bool ta, bool tb, index m, index n, index k, T alpha, const T* a, index lda, index sa,
-                           const T* b, index ldb, index sb, T beta, T* c, index ldc, index sc, index batch) {
-    cuda_detail::gemm_batched(ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc, batch);
-  }
-};
 #endif
 
 // ---- functors (one call per element, row or column) -------------------------------------------
@@ -142,14 +119,17 @@ VTRANS_HD inline index operand_index(broadcast mode, index r, index c, index col
   }
   return 0;
 }
-template <class T>
-VTRANS_HD inline T max_of(T a, T b) { return a < b ? b : a; }
-VTRANS_HD inline index min_index(index a, index b) { return a < b ? a : b; }
 
+// element-wise
 template <class T>
 struct axpby_f {
   T alpha; const T* x; T beta; T* y;
   VTRANS_HD void operator()(index i) const { y[i] = beta == T(0) ? alpha * x[i] : alpha * x[i] + beta * y[i]; }
+};
+template <class H, class T>
+struct widen_f {
+  const H* x; T* y;
+  VTRANS_HD void operator()(index i) const { y[i] = static_cast<T>(x[i].to_float()); }
 };
 template <class T>
 struct copy_2d_f {
@@ -191,19 +171,20 @@ struct accumulate_f {
     da[i] += alpha * dy[i] * (b ? b[operand_index(mode, i / cols, i % cols, cols)] : T(1));
   }
 };
-// one thread per row: db[r] += alpha * sum_c dy * a
 template <class T>
-struct reduce_row_f {
-  index cols; T alpha; const T* dy; const T* a; T* db;
-  VTRANS_HD void operator()(index r) const {
-    double s = 0;
-    for (index c = 0; c < cols; ++c) { const index i = r * cols + c; s += dy[i] * (a ? a[i] : T(1)); }
-    db[r] += alpha * static_cast<T>(s);
-  }
+struct add_scalar_f {
+  const T* scalar; T factor; T* dx;
+  VTRANS_HD void operator()(index i) const { dx[i] += scalar[0] * factor; }
 };
-// one thread per column: db[c] += alpha * sum_r dy * a   (neighbouring threads read neighbouring columns)
+
+// reductions
 template <class T>
-struct reduce_column_f {
+struct reduce_row_f {  // db[r] += alpha * sum_c dy * a
+  index cols; T alpha; const T* dy; const T* a; T* db;
+  VTRANS_HD void operator()(index r) const { db[r] += alpha * static_cast<T>(kernels::row_sum(cols, dy + r * cols, a ? a + r * cols : nullptr)); }
+};
+template <class T>
+struct reduce_column_f {  // db[c] += alpha * sum_r dy * a   (neighbouring threads read neighbouring columns)
   index rows, cols; T alpha; const T* dy; const T* a; T* db;
   VTRANS_HD void operator()(index c) const {
     double s = 0;
@@ -212,7 +193,7 @@ struct reduce_column_f {
   }
 };
 template <class T>
-struct product_term_f {  // dy * a in T (as cpu), widened for the sum
+struct product_term_f {  // dy * a formed in T (as cpu), widened for the sum
   const T* x; const T* y;
   VTRANS_HD double operator()(index i) const { return static_cast<double>(x[i] * (y ? y[i] : T(1))); }
 };
@@ -221,136 +202,74 @@ struct dot_term_f {
   const T* x; const T* y;
   VTRANS_HD double operator()(index i) const { return double(x[i]) * (y ? double(y[i]) : 1.0); }
 };
-template <class T>
-struct set_first_f {  // p[0] = v, or p[0] += v
-  T* p; T v; bool add;
-  VTRANS_HD void operator()(index) const { p[0] = add ? p[0] + v : v; }
+template <class F>
+struct chunk_sum_f {  // partial[c] = sum of term(i) over chunk c of [0, n)
+  index n, chunks; F term; double* partial;
+  VTRANS_HD void operator()(index c) const {
+    double s = 0;
+    for (index i = n * c / chunks, e = n * (c + 1) / chunks; i < e; ++i) s += term(i);
+    partial[c] = s;
+  }
 };
 template <class T>
-struct add_scalar_f {
-  const T* scalar; T factor; T* dx;
-  VTRANS_HD void operator()(index i) const { dx[i] += scalar[0] * factor; }
+struct store_sum_f {  // out[0] = alpha * sum(partial), or += with add
+  index chunks; const double* partial; T alpha; bool add; T* out;
+  VTRANS_HD void operator()(index) const {
+    double s = 0;
+    for (index c = 0; c < chunks; ++c) s += partial[c];
+    const T v = alpha * static_cast<T>(s);
+    out[0] = add ? out[0] + v : v;
+  }
 };
 
-// softmax family, one row per call
+// rows of the softmax family, losses and norms: the shared functions of tensor/kernels/
 template <class T>
-struct softmax_row_f {
-  index cols; const T* x; T* y;
+struct softmax_f {  // softmax or, with log, log-softmax
+  index cols; const T* x; T* y; bool log;
   VTRANS_HD void operator()(index r) const {
-    const T* xr = x + r * cols; T* yr = y + r * cols;
-    T mx = cols ? xr[0] : T(0);
-    for (index c = 1; c < cols; ++c) mx = max_of(mx, xr[c]);
-    double s = 0;
-    for (index c = 0; c < cols; ++c) { yr[c] = std::exp(xr[c] - mx); s += yr[c]; }
-    const T inv = static_cast<T>(1.0 / s);
-    for (index c = 0; c < cols; ++c) yr[c] *= inv;
+    if (log) kernels::log_softmax_row(cols, x + r * cols, y + r * cols);
+    else kernels::softmax_row(cols, x + r * cols, y + r * cols);
   }
 };
 template <class T>
-struct softmax_backward_row_f {
-  index cols; const T* y; const T* dy; T* dx;
+struct softmax_backward_f {
+  index cols; const T* y; const T* dy; T* dx; bool log;
   VTRANS_HD void operator()(index r) const {
-    const T* yr = y + r * cols; const T* gr = dy + r * cols; T* dr = dx + r * cols;
-    double s = 0;
-    for (index c = 0; c < cols; ++c) s += double(gr[c]) * yr[c];
-    for (index c = 0; c < cols; ++c) dr[c] += yr[c] * (gr[c] - static_cast<T>(s));
-  }
-};
-template <class T>
-struct log_softmax_row_f {
-  index cols; const T* x; T* y;
-  VTRANS_HD void operator()(index r) const {
-    const T* xr = x + r * cols; T* yr = y + r * cols;
-    T mx = cols ? xr[0] : T(0);
-    for (index c = 1; c < cols; ++c) mx = max_of(mx, xr[c]);
-    double s = 0;
-    for (index c = 0; c < cols; ++c) s += std::exp(double(xr[c] - mx));
-    const T lse = mx + static_cast<T>(std::log(s));
-    for (index c = 0; c < cols; ++c) yr[c] = xr[c] - lse;
-  }
-};
-template <class T>
-struct log_softmax_backward_row_f {
-  index cols; const T* y; const T* dy; T* dx;
-  VTRANS_HD void operator()(index r) const {
-    const T* yr = y + r * cols; const T* gr = dy + r * cols; T* dr = dx + r * cols;
-    double s = 0;
-    for (index c = 0; c < cols; ++c) s += gr[c];
-    for (index c = 0; c < cols; ++c) dr[c] += gr[c] - std::exp(yr[c]) * static_cast<T>(s);
+    if (log) kernels::log_softmax_backward_row(cols, y + r * cols, dy + r * cols, dx + r * cols);
+    else kernels::softmax_backward_row(cols, y + r * cols, dy + r * cols, dx + r * cols);
   }
 };
 template <class T>
 struct nll_f {
   index cols; const T* logp; const std::int32_t* target; std::int32_t ignore; T* loss;
-  VTRANS_HD void operator()(index r) const { loss[r] = target[r] == ignore ? T(0) : -logp[r * cols + target[r]]; }
+  VTRANS_HD void operator()(index r) const { loss[r] = kernels::nll_row(logp + r * cols, target[r], ignore); }
 };
 template <class T>
 struct nll_backward_f {  // rows write distinct elements: no race
   index cols; const std::int32_t* target; std::int32_t ignore; const T* scalar; T factor; T* dlogp;
-  VTRANS_HD void operator()(index r) const { if (target[r] != ignore) dlogp[r * cols + target[r]] -= scalar[0] * factor; }
+  VTRANS_HD void operator()(index r) const { kernels::nll_backward_row(target[r], ignore, scalar[0] * factor, dlogp + r * cols); }
 };
-
-// normalisation
 template <class T>
-struct layer_norm_row_f {
+struct layer_norm_f {
   index cols; const T* x; const T* gamma; const T* beta; double eps; T* y; T* mean; T* rstd;
-  VTRANS_HD void operator()(index r) const {
-    const T* xr = x + r * cols; T* yr = y + r * cols;
-    double s = 0, ss = 0;
-    for (index c = 0; c < cols; ++c) s += xr[c];
-    const double mu = s / double(cols);
-    for (index c = 0; c < cols; ++c) { const double d = xr[c] - mu; ss += d * d; }
-    const double rs = 1.0 / std::sqrt(ss / double(cols) + eps);
-    mean[r] = static_cast<T>(mu); rstd[r] = static_cast<T>(rs);
-    const T m = static_cast<T>(mu), q = static_cast<T>(rs);
-    for (index c = 0; c < cols; ++c) yr[c] = (xr[c] - m) * q * (gamma ? gamma[c] : T(1)) + (beta ? beta[c] : T(0));
-  }
+  VTRANS_HD void operator()(index r) const { kernels::layer_norm_row(cols, x + r * cols, gamma, beta, eps, y + r * cols, mean[r], rstd[r]); }
 };
 template <class T>
-struct rms_norm_row_f {
+struct rms_norm_f {
   index cols; const T* x; const T* gamma; double eps; T* y; T* rstd;
-  VTRANS_HD void operator()(index r) const {
-    const T* xr = x + r * cols; T* yr = y + r * cols;
-    double ss = 0;
-    for (index c = 0; c < cols; ++c) ss += double(xr[c]) * xr[c];
-    const T q = static_cast<T>(1.0 / std::sqrt(ss / double(cols) + eps));
-    rstd[r] = q;
-    for (index c = 0; c < cols; ++c) yr[c] = xr[c] * q * (gamma ? gamma[c] : T(1));
-  }
+  VTRANS_HD void operator()(index r) const { kernels::rms_norm_row(cols, x + r * cols, gamma, eps, y + r * cols, rstd[r]); }
 };
-// dx += rstd * (g - [mean(g)] - xhat * mean(g * xhat)), g = dy * gamma, xhat = (x - mean) * rstd
 template <class T>
-struct norm_backward_row_f {
+struct norm_backward_f {
   index cols; const T* x; const T* gamma; const T* mean; const T* rstd; const T* dy; T* dx;
   VTRANS_HD void operator()(index r) const {
-    const T* xr = x + r * cols; const T* gr = dy + r * cols; T* dr = dx + r * cols;
-    const double m = mean ? double(mean[r]) : 0.0, q = rstd[r];
-    double sg = 0, sgx = 0;
-    for (index c = 0; c < cols; ++c) {
-      const double xh = (xr[c] - m) * q, g = double(gr[c]) * (gamma ? gamma[c] : T(1));
-      sg += g; sgx += g * xh;
-    }
-    const double mg = mean ? sg / double(cols) : 0.0, mgx = sgx / double(cols);
-    for (index c = 0; c < cols; ++c) {
-      const double xh = (xr[c] - m) * q, g = double(gr[c]) * (gamma ? gamma[c] : T(1));
-      dr[c] += static_cast<T>(q * (g - mg - xh * mgx));
-    }
+    kernels::norm_backward_row(cols, x + r * cols, gamma, mean ? mean + r : nullptr, rstd[r], dy + r * cols, dx + r * cols);
   }
 };
-// dgamma[c] += sum_r dy * xhat, dbeta[c] += sum_r dy
 template <class T>
-struct norm_backward_column_f {
+struct norm_param_grads_f {  // one thread per column
   index rows, cols; const T* x; const T* mean; const T* rstd; const T* dy; T* dgamma; T* dbeta;
-  VTRANS_HD void operator()(index c) const {
-    double sg = 0, sb = 0;
-    for (index r = 0; r < rows; ++r) {
-      const double g = dy[r * cols + c];
-      sg += g * ((x[r * cols + c] - (mean ? double(mean[r]) : 0.0)) * double(rstd[r]));
-      sb += g;
-    }
-    if (dgamma) dgamma[c] += static_cast<T>(sg);
-    if (dbeta) dbeta[c] += static_cast<T>(sb);
-  }
+  VTRANS_HD void operator()(index c) const { kernels::norm_param_grads_column(rows, cols, c, x, mean, rstd, dy, dgamma, dbeta); }
 };
 
 // embeddings
@@ -367,71 +286,70 @@ struct scatter_column_f {  // one thread per column: repeated ids never race
   }
 };
 
-// attention rows of probs [batch, heads, q_len, k_len]: mask, then softmax over visible keys
+// attention rows of probs [batch, heads, q_len, k_len]
 template <class T>
-struct attention_softmax_row_f {
-  index q_len, k_len, heads; bool causal; const std::int32_t* key_mask; T* probs;
+struct attention_softmax_f {
+  attention_dims d; const std::int32_t* key_mask; T* probs;
   VTRANS_HD void operator()(index rr) const {
-    const index i = rr % q_len, b = rr / q_len / heads;
-    T* row = probs + rr * k_len;
-    const std::int32_t* km = key_mask ? key_mask + b * k_len : nullptr;
-    const index shift = k_len - q_len;
-    const index visible = causal ? min_index(k_len, i + shift + 1 > 0 ? i + shift + 1 : 0) : k_len;
-    bool any = false;
-    T mx = T(0);
-    for (index j = 0; j < visible; ++j)
-      if (!km || km[j]) { mx = any ? max_of(mx, row[j]) : row[j]; any = true; }
-    double s = 0;
-    for (index j = 0; j < k_len; ++j) {
-      const bool on = j < visible && (!km || km[j]);
-      row[j] = on ? std::exp(row[j] - mx) : T(0);
-      s += row[j];
-    }
-    const T inv = s > 0 ? static_cast<T>(1.0 / s) : T(0);
-    for (index j = 0; j < k_len; ++j) row[j] *= inv;
+    const index b = rr / d.q_len / d.heads;
+    kernels::attention_softmax_row(d, rr % d.q_len, key_mask ? key_mask + b * d.k_len : nullptr, probs + rr * d.k_len);
   }
 };
-// dS = P * (dP - rowsum(dP * P)) * scale, in place over dP
 template <class T>
-struct attention_scores_grad_row_f {
+struct attention_scores_grad_f {
   index k_len; T scale; const T* probs; T* dp;
-  VTRANS_HD void operator()(index rr) const {
-    const T* pr = probs + rr * k_len; T* gr = dp + rr * k_len;
-    double s = 0;
-    for (index j = 0; j < k_len; ++j) s += double(gr[j]) * pr[j];
-    for (index j = 0; j < k_len; ++j) gr[j] = pr[j] * (gr[j] - static_cast<T>(s)) * scale;
-  }
+  VTRANS_HD void operator()(index rr) const { kernels::attention_scores_grad_row(k_len, scale, probs + rr * k_len, dp + rr * k_len); }
 };
 
 // rotary embedding: one call per (row, head, pair) so x == y (in place) is safe
 template <class T>
 struct rope_pair_f {
-  index heads, head_dim, half, rotary_dim, ldx, ldy; double theta;
-  const T* x; const std::int32_t* positions; bool inverse; T beta; T* y;
+  rope_dims d; const T* x; const std::int32_t* positions; bool inverse; T beta; T* y;
   VTRANS_HD void operator()(index t) const {
-    const index i = t % half, rh = t / half, h = rh % heads, r = rh / heads;
-    const T* xh = x + r * ldx + h * head_dim;
-    T* yh = y + r * ldy + h * head_dim;
-    const double inv_freq = std::pow(theta, -2.0 * double(i) / double(rotary_dim));
-    const double a = double(positions[r]) * inv_freq;
-    const double c = std::cos(a), s = inverse ? -std::sin(a) : std::sin(a);
-    const T x0 = xh[i], x1 = xh[i + half];
-    const T y0 = static_cast<T>(x0 * c - x1 * s), y1 = static_cast<T>(x1 * c + x0 * s);
-    yh[i] = y0 + (beta == T(0) ? T(0) : beta * yh[i]);
-    yh[i + half] = y1 + (beta == T(0) ? T(0) : beta * yh[i + half]);
+    const index half = d.rotary_dim / 2, i = t % half, rh = t / half, h = rh % d.heads, r = rh / d.heads;
+    kernels::rope_pair(d, x + r * d.ldx + h * d.head_dim, positions[r], i, inverse, beta, y + r * d.ldy + h * d.head_dim);
   }
 };
 template <class T>
 struct rope_pass_f {  // the unrotated tail of each head
-  index heads, head_dim, rotary_dim, ldx, ldy; const T* x; T beta; T* y;
+  rope_dims d; const T* x; T beta; T* y;
   VTRANS_HD void operator()(index t) const {
-    const index rest = head_dim - rotary_dim;
-    const index i = rotary_dim + t % rest, rh = t / rest, h = rh % heads, r = rh / heads;
-    T& out = y[r * ldy + h * head_dim + i];
-    out = x[r * ldx + h * head_dim + i] + (beta == T(0) ? T(0) : beta * out);
+    const index rest = d.head_dim - d.rotary_dim;
+    const index i = d.rotary_dim + t % rest, rh = t / rest, h = rh % d.heads, r = rh / d.heads;
+    kernels::rope_pass(x + r * d.ldx + h * d.head_dim, i, beta, y + r * d.ldy + h * d.head_dim);
   }
 };
 
+// noisy masks: y = x * (eps * sigma + mu) per element; backward per element (dx) and per column
+template <class T>
+struct noisy_scale_f {
+  index cols; const T* x; const T* eps; const T* mu; const T* sigma; T* y;
+  VTRANS_HD void operator()(index i) const { const index c = i % cols; y[i] = x[i] * (eps[i] * sigma[c] + mu[c]); }
+};
+template <class T>
+struct noisy_scale_dx_f {
+  index cols; const T* eps; const T* mu; const T* sigma; const T* dy; T beta; T* dx;
+  VTRANS_HD void operator()(index i) const {
+    const index c = i % cols;
+    const T v = dy[i] * (eps[i] * sigma[c] + mu[c]);
+    dx[i] = beta == T(0) ? v : dx[i] + v;
+  }
+};
+template <class T>
+struct noisy_scale_columns_f {
+  index rows, cols; const T* x; const T* eps; const T* dy; T* dmu; T* dsigma;
+  VTRANS_HD void operator()(index c) const {
+    double sm = 0, ss = 0;
+    for (index r = 0; r < rows; ++r) {
+      const index i = r * cols + c;
+      const T t = dy[i] * x[i];
+      sm += t;
+      ss += t * eps[i];
+    }
+    if (dmu) dmu[c] += static_cast<T>(sm);
+    if (dsigma) dsigma[c] += static_cast<T>(ss);
+  }
+};
 // random numbers: the counter-based generator of math.hpp
 template <class T>
 struct uniform_f {
@@ -446,18 +364,12 @@ struct normal_f {
 template <class T>
 struct dropout_f {
   double p; T keep; std::uint64_t seed, offset; T* y;
-  VTRANS_HD void operator()(index i) const { y[i] = math::uniform(seed, offset + std::uint64_t(i)) >= p ? keep : T(0); }
+  VTRANS_HD void operator()(index i) const { y[i] = math::dropout_value(p, keep, seed, offset + std::uint64_t(i)); }
 };
 template <class T>
 struct adamw_f {
-  T* param; const T* grad; T* m; T* v; double lr, beta1, beta2, eps, weight_decay, c1, c2;
-  VTRANS_HD void operator()(index i) const {
-    const double g = grad[i];
-    const double mi = beta1 * m[i] + (1 - beta1) * g, vi = beta2 * v[i] + (1 - beta2) * g * g;
-    m[i] = static_cast<T>(mi); v[i] = static_cast<T>(vi);
-    const double update = (mi / c1) / (std::sqrt(vi / c2) + eps) + weight_decay * param[i];
-    param[i] = static_cast<T>(param[i] - lr * update);
-  }
+  kernels::adamw_step step; T* param; const T* grad; T* m; T* v;
+  VTRANS_HD void operator()(index i) const { step(param[i], grad[i], m[i], v[i]); }
 };
 
 }  // namespace thrust_kernels
@@ -479,16 +391,31 @@ struct thrust_backend {
   template <class T>
   static const T* data(const storage<T>& s) { return thrust::raw_pointer_cast(s.data()); }
   template <class T>
-  static void upload(const T* host, index n, T* dst) { System::upload(host, n, dst); }
+  static void upload(const T* host, index n, T* dst) {
+    if (n <= 0) return;
+    transfers().count_upload(sizeof(T) * static_cast<std::uint64_t>(n));
+    System::upload(host, n, dst);
+  }
   template <class T>
-  static void download(const T* src, index n, T* host) { System::download(src, n, host); }
+  static void download(const T* src, index n, T* host) {
+    if (n <= 0) return;
+    transfers().count_download(sizeof(T) * static_cast<std::uint64_t>(n));
+    System::download(src, n, host);
+  }
   static void synchronize() { System::synchronize(); }
+  static transfer_counter& transfers() {
+    static transfer_counter counter;
+    return counter;
+  }
 
   // ---- element-wise ----------------------------------------------------------------------
   template <class T>
   static void fill(index n, T value, T* y) { if (n > 0) thrust::fill_n(System::policy(), y, n, value); }
   template <class T>
   static void axpby(index n, T alpha, const T* x, T beta, T* y) { launch(n, thrust_kernels::axpby_f<T>{alpha, x, beta, y}); }
+  // y = T(x) for a 16-bit storage type (half.hpp)
+  template <class H, class T>
+  static void widen(index n, const H* x, T* y) { launch(n, thrust_kernels::widen_f<H, T>{x, y}); }
   template <class T>
   static void copy_2d(index rows, index cols, const T* x, index ldx, T* y, index ldy, T beta) {
     if (cols > 0) launch(rows * cols, thrust_kernels::copy_2d_f<T>{cols, x, ldx, y, ldy, beta});
@@ -517,20 +444,21 @@ struct thrust_backend {
       case broadcast::none: accumulate(rows, cols, alpha, dy, a, broadcast::none, db); return;
       case broadcast::column: launch(rows, thrust_kernels::reduce_row_f<T>{cols, alpha, dy, a, db}); return;
       case broadcast::row: launch(cols, thrust_kernels::reduce_column_f<T>{rows, cols, alpha, dy, a, db}); return;
-      case broadcast::scalar: {
-        const double s = sum(rows * cols, thrust_kernels::product_term_f<T>{dy, a});
-        launch(1, thrust_kernels::set_first_f<T>{db, alpha * static_cast<T>(s), true});
-        return;
-      }
+      case broadcast::scalar: sum_into(rows * cols, thrust_kernels::product_term_f<T>{dy, a}, alpha, true, db); return;
     }
   }
   template <class T>
   static void reduce_sum(index n, const T* x, T alpha, T* out) {
-    const double s = sum(n, thrust_kernels::dot_term_f<T>{x, nullptr});
-    launch(1, thrust_kernels::set_first_f<T>{out, alpha * static_cast<T>(s), false});
+    sum_into(n, thrust_kernels::dot_term_f<T>{x, nullptr}, alpha, false, out);
   }
+  // Host value of sum(x * y): the one kernel whose result crosses to the host (counted).
   template <class T>
-  static double dot(index n, const T* x, const T* y) { return sum(n, thrust_kernels::dot_term_f<T>{x, y}); }
+  static double dot(index n, const T* x, const T* y) {
+    transfers().count_download(sizeof(double));
+    if (n <= 0) return 0.0;
+    return thrust::transform_reduce(System::policy(), thrust::counting_iterator<index>(0), thrust::counting_iterator<index>(n),
+                                    thrust_kernels::dot_term_f<T>{x, y}, 0.0, thrust::plus<double>());
+  }
   template <class T>
   static void add_scalar(index n, const T* scalar, T factor, T* dx) { launch(n, thrust_kernels::add_scalar_f<T>{scalar, factor, dx}); }
 
@@ -550,31 +478,20 @@ struct thrust_backend {
   // ---- softmax family --------------------------------------------------------------------
   template <class T>
   static void softmax(index rows, index cols, const T* x, T* y) {
-#if defined(__CUDACC__)
-    if constexpr (System::is_cuda) { cuda_detail::softmax(rows, cols, x, y, false); return; }
-#endif
-    launch(rows, thrust_kernels::softmax_row_f<T>{cols, x, y});
+    if (!hooked<hooks::softmax>(rows, cols, x, y)) launch(rows, thrust_kernels::softmax_f<T>{cols, x, y, false});
   }
   template <class T>
   static void softmax_backward(index rows, index cols, const T* y, const T* dy, T* dx) {
-#if defined(__CUDACC__)
-    if constexpr (System::is_cuda) { cuda_detail::row_grad(cuda_detail::row_grad_kind::softmax, rows, cols, y, dy, dx, T(1)); return; }
-#endif
-    launch(rows, thrust_kernels::softmax_backward_row_f<T>{cols, y, dy, dx});
+    if (!hooked<hooks::softmax_backward>(rows, cols, y, dy, dx)) launch(rows, thrust_kernels::softmax_backward_f<T>{cols, y, dy, dx, false});
   }
   template <class T>
   static void log_softmax(index rows, index cols, const T* x, T* y) {
-#if defined(__CUDACC__)
-    if constexpr (System::is_cuda) { cuda_detail::softmax(rows, cols, x, y, true); return; }
-#endif
-    launch(rows, thrust_kernels::log_softmax_row_f<T>{cols, x, y});
+    if (!hooked<hooks::log_softmax>(rows, cols, x, y)) launch(rows, thrust_kernels::softmax_f<T>{cols, x, y, true});
   }
   template <class T>
   static void log_softmax_backward(index rows, index cols, const T* y, const T* dy, T* dx) {
-#if defined(__CUDACC__)
-    if constexpr (System::is_cuda) { cuda_detail::row_grad(cuda_detail::row_grad_kind::log_softmax, rows, cols, y, dy, dx, T(1)); return; }
-#endif
-    launch(rows, thrust_kernels::log_softmax_backward_row_f<T>{cols, y, dy, dx});
+    if (!hooked<hooks::log_softmax_backward>(rows, cols, y, dy, dx))
+      launch(rows, thrust_kernels::softmax_backward_f<T>{cols, y, dy, dx, true});
   }
   template <class T>
   static void nll(index rows, index cols, const T* logp, const std::int32_t* target, std::int32_t ignore, T* loss) {
@@ -590,10 +507,8 @@ struct thrust_backend {
   template <class T>
   static void layer_norm(index rows, index cols, const T* x, const T* gamma, const T* beta, double eps, T* y,
                          T* mean, T* rstd) {
-#if defined(__CUDACC__)
-    if constexpr (System::is_cuda) { cuda_detail::norm(rows, cols, x, gamma, beta, eps, y, mean, rstd); return; }
-#endif
-    launch(rows, thrust_kernels::layer_norm_row_f<T>{cols, x, gamma, beta, eps, y, mean, rstd});
+    if (!hooked<hooks::layer_norm>(rows, cols, x, gamma, beta, eps, y, mean, rstd))
+      launch(rows, thrust_kernels::layer_norm_f<T>{cols, x, gamma, beta, eps, y, mean, rstd});
   }
   template <class T>
   static void layer_norm_backward(index rows, index cols, const T* x, const T* gamma, const T* mean, const T* rstd,
@@ -602,13 +517,8 @@ struct thrust_backend {
   }
   template <class T>
   static void rms_norm(index rows, index cols, const T* x, const T* gamma, double eps, T* y, T* rstd) {
-#if defined(__CUDACC__)
-    if constexpr (System::is_cuda) {
-      cuda_detail::norm(rows, cols, x, gamma, static_cast<const T*>(nullptr), eps, y, static_cast<T*>(nullptr), rstd);
-      return;
-    }
-#endif
-    launch(rows, thrust_kernels::rms_norm_row_f<T>{cols, x, gamma, eps, y, rstd});
+    if (!hooked<hooks::rms_norm>(rows, cols, x, gamma, eps, y, rstd))
+      launch(rows, thrust_kernels::rms_norm_f<T>{cols, x, gamma, eps, y, rstd});
   }
   template <class T>
   static void rms_norm_backward(index rows, index cols, const T* x, const T* gamma, const T* rstd, const T* dy,
@@ -638,15 +548,8 @@ struct thrust_backend {
       for (index j = 0; j < G; ++j)
         gemm_batched(false, true, d.q_len, d.k_len, D, static_cast<T>(d.scale), q + b * d.q_len * d.ldq + j * D, d.ldq, G * D,
                      k + b * d.k_len * d.ldk, d.ldk, D, T(0), probs + (b * d.heads + j) * QK, d.k_len, G * QK, d.kv_heads);
-    const index rows = d.batch * d.heads * d.q_len;
-#if defined(__CUDACC__)
-    if constexpr (System::is_cuda) {
-      cuda_detail::attention_softmax(rows, d.q_len, d.k_len, d.heads, d.causal, key_mask, probs);
-    } else
-#endif
-    {
-      if (d.k_len > 0) launch(rows, thrust_kernels::attention_softmax_row_f<T>{d.q_len, d.k_len, d.heads, d.causal, key_mask, probs});
-    }
+    if (d.k_len > 0 && !hooked<hooks::attention_softmax>(d, key_mask, probs))
+      launch(d.batch * d.heads * d.q_len, thrust_kernels::attention_softmax_f<T>{d, key_mask, probs});
     for (index b = 0; b < d.batch; ++b)
       for (index j = 0; j < G; ++j)
         gemm_batched(false, false, d.q_len, D, d.k_len, T(1), probs + (b * d.heads + j) * QK, d.k_len, G * QK,
@@ -671,16 +574,8 @@ struct thrust_backend {
       for (index j = 0; j < G; ++j)
         gemm_batched(false, true, d.q_len, d.k_len, D, T(1), dO(b, j), d.ldo, G * D, v + b * d.k_len * d.ldv, d.ldv, D, T(0),
                      P(dp, b, j), d.k_len, G * QK, d.kv_heads);
-    const index rows = d.batch * d.heads * d.q_len;
-#if defined(__CUDACC__)
-    if constexpr (System::is_cuda) {
-      cuda_detail::row_grad(cuda_detail::row_grad_kind::attention_scores, rows, d.k_len, probs, static_cast<const T*>(dp), dp,
-                            static_cast<T>(d.scale));
-    } else
-#endif
-    {
-      if (d.k_len > 0) launch(rows, thrust_kernels::attention_scores_grad_row_f<T>{d.k_len, static_cast<T>(d.scale), probs, dp});
-    }
+    if (d.k_len > 0 && !hooked<hooks::attention_scores_grad>(d, probs, dp))
+      launch(d.batch * d.heads * d.q_len, thrust_kernels::attention_scores_grad_f<T>{d.k_len, static_cast<T>(d.scale), probs, dp});
     for (index b = 0; b < d.batch; ++b)
       for (index j = 0; j < G; ++j) {
         if (dq)
@@ -695,19 +590,25 @@ struct thrust_backend {
   // ---- rotary positions --------------------------------------------------------------------
   template <class T>
   static void rope(const rope_dims& d, const T* x, const std::int32_t* positions, bool inverse, T beta, T* y) {
-    const index half = d.rotary_dim / 2;
-    if (half > 0)
-      launch(d.rows * d.heads * half, thrust_kernels::rope_pair_f<T>{d.heads, d.head_dim, half, d.rotary_dim, d.ldx, d.ldy,
-                                                                     d.theta, x, positions, inverse, beta, y});
-    if (d.head_dim > d.rotary_dim)
-      launch(d.rows * d.heads * (d.head_dim - d.rotary_dim),
-             thrust_kernels::rope_pass_f<T>{d.heads, d.head_dim, d.rotary_dim, d.ldx, d.ldy, x, beta, y});
+    if (d.rotary_dim / 2 > 0) launch(d.rows * d.heads * (d.rotary_dim / 2), thrust_kernels::rope_pair_f<T>{d, x, positions, inverse, beta, y});
+    if (d.head_dim > d.rotary_dim) launch(d.rows * d.heads * (d.head_dim - d.rotary_dim), thrust_kernels::rope_pass_f<T>{d, x, beta, y});
   }
 
   // ---- random numbers ----------------------------------------------------------------------
   template <class T>
   static void random_uniform(index n, std::uint64_t seed, std::uint64_t offset, T* y) {
     launch(n, thrust_kernels::uniform_f<T>{seed, offset, y});
+  }
+  template <class T>
+  static void noisy_scale(index rows, index cols, const T* x, const T* eps, const T* mu, const T* sigma, T* y) {
+    if (cols > 0) launch(rows * cols, thrust_kernels::noisy_scale_f<T>{cols, x, eps, mu, sigma, y});
+  }
+  template <class T>
+  static void noisy_scale_backward(index rows, index cols, const T* x, const T* eps, const T* mu, const T* sigma, const T* dy, T beta,
+                                   T* dx, T* dmu, T* dsigma) {
+    if (cols <= 0) return;
+    if (dx) launch(rows * cols, thrust_kernels::noisy_scale_dx_f<T>{cols, eps, mu, sigma, dy, beta, dx});
+    if (dmu || dsigma) launch(cols, thrust_kernels::noisy_scale_columns_f<T>{rows, cols, x, eps, dy, dmu, dsigma});
   }
   template <class T>
   static void random_normal(index n, std::uint64_t seed, std::uint64_t offset, T* y) {
@@ -722,7 +623,7 @@ struct thrust_backend {
   template <class T>
   static void adamw(index n, T* param, const T* grad, T* m, T* v, double lr, double beta1, double beta2, double eps,
                     double weight_decay, double c1, double c2) {
-    launch(n, thrust_kernels::adamw_f<T>{param, grad, m, v, lr, beta1, beta2, eps, weight_decay, c1, c2});
+    launch(n, thrust_kernels::adamw_f<T>{{lr, beta1, beta2, eps, weight_decay, c1, c2}, param, grad, m, v});
   }
 
  private:
@@ -731,26 +632,31 @@ struct thrust_backend {
     if (n <= 0) return;
     thrust::for_each_n(System::policy(), thrust::counting_iterator<index>(0), n, f);
   }
-  template <class F>
-  static double sum(index n, const F& f) {
-    if (n <= 0) return 0.0;
-    return thrust::transform_reduce(System::policy(), thrust::counting_iterator<index>(0), thrust::counting_iterator<index>(n),
-                                    f, 0.0, thrust::plus<double>());
+  // Runs the system's hook for this op when it offers one (system_hooks.hpp); false otherwise.
+  template <class Hook, class... A>
+  static bool hooked(const A&... args) {
+    if constexpr (hooks::offered<System, Hook, const A&...>) {
+      System::run(Hook{}, args...);
+      return true;
+    } else {
+      return false;
+    }
+  }
+  // out[0] = alpha * sum of term(i) over [0, n) (add: out[0] += ...), without the sum leaving the
+  // backend's memory: fixed chunks summed one per thread, then the chunk sums in order.
+  template <class F, class T>
+  static void sum_into(index n, const F& term, T alpha, bool add, T* out) {
+    const index chunks = n < 1 ? 1 : (n < 1024 ? n : 1024);
+    storage<double> partial = allocate<double>(chunks);
+    launch(chunks, thrust_kernels::chunk_sum_f<F>{n, chunks, term, data(partial)});
+    launch(1, thrust_kernels::store_sum_f<T>{chunks, data(partial), alpha, add, out});
   }
   template <class T>
   static void norm_backward(index rows, index cols, const T* x, const T* gamma, const T* mean, const T* rstd,
                             const T* dy, T* dx, T* dgamma, T* dbeta) {
-    if (dx) {
-#if defined(__CUDACC__)
-      if constexpr (System::is_cuda) {
-        cuda_detail::norm_backward_dx(rows, cols, x, gamma, mean, rstd, dy, dx);
-      } else
-#endif
-      {
-        launch(rows, thrust_kernels::norm_backward_row_f<T>{cols, x, gamma, mean, rstd, dy, dx});
-      }
-    }
-    if (dgamma || dbeta) launch(cols, thrust_kernels::norm_backward_column_f<T>{rows, cols, x, mean, rstd, dy, dgamma, dbeta});
+    if (dx && !hooked<hooks::norm_backward_dx>(rows, cols, x, gamma, mean, rstd, dy, dx))
+      launch(rows, thrust_kernels::norm_backward_f<T>{cols, x, gamma, mean, rstd, dy, dx});
+    if (dgamma || dbeta) launch(cols, thrust_kernels::norm_param_grads_f<T>{rows, cols, x, mean, rstd, dy, dgamma, dbeta});
   }
 };
 

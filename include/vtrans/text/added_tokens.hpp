@@ -2,8 +2,10 @@
 // Tokens matched verbatim in raw text before normal tokenisation (HF "added_tokens": special
 // tokens such as [MASK], <|endoftext|>): the leftmost, then longest, match wins.
 #include <algorithm>
+#include <array>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -19,20 +21,19 @@ struct added_token {
 
 class added_token_set {
  public:
-  // Adds or replaces (by content) a token.
-  void add(added_token t) {
-    for (auto& a : tokens_)
-      if (a.content == t.content) {
-        ids_.erase(a.id);
-        a = t;
-        ids_.insert(t.id);
-        sort();
-        return;
-      }
-    ids_.insert(t.id);
-    tokens_.push_back(std::move(t));
-    sort();
+  // Adds or replaces (by content) tokens. The set is re-indexed once per call, so a file's
+  // tokens are added together.
+  void add(std::vector<added_token> batch) {
+    std::unordered_map<std::string, std::size_t> at;
+    for (std::size_t i = 0; i < tokens_.size(); ++i) at.emplace(tokens_[i].content, i);
+    for (auto& t : batch) {
+      auto [it, fresh] = at.emplace(t.content, tokens_.size());
+      if (fresh) tokens_.push_back(std::move(t));
+      else tokens_[it->second] = std::move(t);
+    }
+    reindex();
   }
+  void add(added_token t) { add(std::vector<added_token>{std::move(t)}); }
 
   bool empty() const { return tokens_.empty(); }
   bool contains_id(token_id id) const { return ids_.count(id) != 0; }
@@ -44,12 +45,11 @@ class added_token_set {
     std::size_t start = 0, pos = 0;
     while (pos < text.size()) {
       const added_token* hit = nullptr;
-      if (first_bytes_.find(text[pos]) != std::string::npos)
-        for (const auto& a : tokens_)
-          if (text.compare(pos, a.content.size(), a.content) == 0) {
-            hit = &a;
-            break;
-          }
+      for (std::size_t i : starting_with_[static_cast<unsigned char>(text[pos])])
+        if (text.compare(pos, tokens_[i].content.size(), tokens_[i].content) == 0) {
+          hit = &tokens_[i];
+          break;
+        }
       if (!hit) {
         ++pos;
         continue;
@@ -63,17 +63,20 @@ class added_token_set {
   }
 
  private:
-  void sort() {
+  void reindex() {
     std::stable_sort(tokens_.begin(), tokens_.end(),
                      [](const added_token& x, const added_token& y) { return x.content.size() > y.content.size(); });
-    first_bytes_.clear();
-    for (const auto& a : tokens_)
-      if (!a.content.empty() && first_bytes_.find(a.content[0]) == std::string::npos) first_bytes_ += a.content[0];
+    ids_.clear();
+    for (auto& list : starting_with_) list.clear();
+    for (std::size_t i = 0; i < tokens_.size(); ++i) {
+      ids_.insert(tokens_[i].id);
+      if (!tokens_[i].content.empty()) starting_with_[static_cast<unsigned char>(tokens_[i].content[0])].push_back(i);
+    }
   }
 
   std::vector<added_token> tokens_;
   std::unordered_set<token_id> ids_;
-  std::string first_bytes_;  // quick rejection of positions no token starts at
+  std::array<std::vector<std::size_t>, 256> starting_with_;  // by first byte, longest first
 };
 
 }  // namespace vtrans::text

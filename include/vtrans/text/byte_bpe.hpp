@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
-#include <stdexcept>
+#include <queue>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -19,6 +21,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vtrans/error.hpp"
+#include "vtrans/io/errors.hpp"
 #include "vtrans/text/added_tokens.hpp"
 #include "vtrans/text/encoding.hpp"
 #include "vtrans/text/gpt2_pretokenizer.hpp"
@@ -74,18 +78,19 @@ class byte_bpe {
   byte_bpe(std::unordered_map<std::string, token_id> vocab, const std::vector<merge>& merges,
            std::string source = "<bpe>")
       : vocab_(std::move(vocab)), source_(std::move(source)), cache_(std::make_shared<cache_t>()) {
+    check_entry_count(vocab_.size(), source_ + ": vocabulary");
+    check_entry_count(merges.size(), source_ + ": merges");
     token_id max_id = -1;
     for (const auto& [tok, id] : vocab_) {
-      if (id < 0) throw std::runtime_error(source_ + ": negative id " + std::to_string(id) + " for '" + tok + "'");
+      if (id < 0) throw format_error(source_ + ": negative id " + std::to_string(id) + " for token " + io::detail::quote(tok));
       max_id = std::max(max_id, id);
     }
-    if (static_cast<std::size_t>(max_id) > 4 * vocab_.size() + 1024)  // guards the table below
-      throw std::runtime_error(source_ + ": ids are not dense (largest " + std::to_string(max_id) + " for " +
-                               std::to_string(vocab_.size()) + " tokens)");
+    check_dense(max_id, vocab_.size(), "vocabulary");
     tokens_.assign(static_cast<std::size_t>(max_id + 1), std::string());
     for (const auto& [tok, id] : vocab_) {
       auto& slot = tokens_[static_cast<std::size_t>(id)];
-      if (!slot.empty()) throw std::runtime_error(source_ + ": id " + std::to_string(id) + " used by '" + slot + "' and '" + tok + "'");
+      if (!slot.empty())
+        throw format_error(source_ + ": id " + std::to_string(id) + " used by " + io::detail::quote(slot) + " and " + io::detail::quote(tok));
       slot = tok;
     }
     ranks_.reserve(merges.size());
@@ -104,13 +109,7 @@ class byte_bpe {
   // RoBERTa's files (with <s> </s>) get its specials and template; otherwise GPT-2's <|endoftext|>.
   static byte_bpe from_files(const std::filesystem::path& vocab_json, const std::filesystem::path& merges_txt) {
     const std::string vname = vocab_json.string();
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(read_file(vocab_json));
-    } catch (const nlohmann::json::exception& e) {
-      throw std::runtime_error(vname + ": invalid JSON: " + e.what());
-    }
-    byte_bpe bpe(vocab_from_json(j, vname), read_merges(merges_txt), vname);
+    byte_bpe bpe(vocab_from_json(read_json(vocab_json), vname), read_merges(merges_txt), vname);
     bpe.configure_known_specials();
     return bpe;
   }
@@ -118,29 +117,30 @@ class byte_bpe {
   // An HF tokenizer.json whose model.type is BPE (byte-level). Merges may be "a b" or ["a", "b"].
   static byte_bpe from_tokenizer_json(const nlohmann::json& doc, const std::string& source) {
     if (!doc.is_object() || !doc.contains("model") || !doc["model"].is_object())
-      throw std::runtime_error(source + ": no \"model\" object");
+      throw format_error(source + ": no \"model\" object");
     const auto& model = doc["model"];
     const std::string type = json_field(model, "type", std::string("BPE"), source + ": model");
-    if (type != "BPE") throw std::runtime_error(source + ": model.type is '" + type + "', expected BPE");
-    if (!model.contains("vocab")) throw std::runtime_error(source + ": model.vocab missing");
+    if (type != "BPE") throw format_error(source + ": model.type is " + io::detail::quote(type) + ", expected BPE");
+    if (!model.contains("vocab")) throw format_error(source + ": model.vocab missing");
     std::vector<merge> merges;
     if (model.contains("merges")) {
       const auto& m = model["merges"];
-      if (!m.is_array()) throw std::runtime_error(source + ": model.merges is not an array");
+      if (!m.is_array()) throw format_error(source + ": model.merges is not an array");
+      check_entry_count(m.size(), source + ": model.merges");
       merges.reserve(m.size());
       for (std::size_t i = 0; i < m.size(); ++i) {
         const auto& e = m[i];
         const std::string where = source + ": model.merges[" + std::to_string(i) + "]";
         if (e.is_string()) {
-          const std::string s = e.get<std::string>();
+          const std::string& s = e.get_ref<const std::string&>();
           const auto sp = s.find(' ');
           if (sp == std::string::npos || sp == 0 || sp + 1 >= s.size() || s.find(' ', sp + 1) != std::string::npos)
-            throw std::runtime_error(where + ": expected \"a b\", got \"" + s + "\"");
+            throw format_error(where + ": expected \"a b\", got " + io::detail::quote(s));
           merges.emplace_back(s.substr(0, sp), s.substr(sp + 1));
         } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
           merges.emplace_back(e[0].get<std::string>(), e[1].get<std::string>());
         } else {
-          throw std::runtime_error(where + ": expected \"a b\" or [\"a\", \"b\"]");
+          throw format_error(where + ": expected \"a b\" or [\"a\", \"b\"]");
         }
       }
     }
@@ -148,15 +148,17 @@ class byte_bpe {
     bpe.ignore_merges_ = json_field(model, "ignore_merges", false, source + ": model");
     if (model.contains("unk_token") && model["unk_token"].is_string())
       bpe.unk_ = bpe.token_to_id(model["unk_token"].get<std::string>());
-    if (doc.contains("added_tokens") && doc["added_tokens"].is_array()) {
-      const auto& at = doc["added_tokens"];
+    if (const auto& at = json_child(doc, "added_tokens"); at.is_array()) {
+      check_entry_count(at.size(), source + ": added_tokens");
+      std::vector<added_token> batch;
       for (std::size_t i = 0; i < at.size(); ++i) {
         const auto& t = at[i];
-        if (!t.is_object() || !t.contains("id") || !t["id"].is_number_integer() || !t.contains("content") ||
-            !t["content"].is_string())
-          throw std::runtime_error(source + ": added_tokens[" + std::to_string(i) + "]: needs integer id and string content");
-        bpe.add_token({t["content"].get<std::string>(), t["id"].get<token_id>(), json_field(t, "special", true, source + ": added_tokens[" + std::to_string(i) + "]")});
+        const std::string where = source + ": added_tokens[" + std::to_string(i) + "]";
+        if (!t.is_object() || !t.contains("id") || !t.contains("content") || !t["content"].is_string())
+          throw format_error(where + ": needs integer id and string content");
+        batch.push_back({t["content"].get<std::string>(), json_token_id(t["id"], where), json_field(t, "special", true, where)});
       }
+      bpe.add_tokens(std::move(batch), source + ": added_tokens");
     }
     bpe.add_prefix_space_ = find_add_prefix_space(json_child(doc, "pre_tokenizer"), source);
     bpe.configure_known_specials();
@@ -164,47 +166,50 @@ class byte_bpe {
     return bpe;
   }
 
-  // Registers a token matched verbatim in text before BPE (HF "added_tokens").
-  void add_token(added_token t) {
-    if (t.content.empty()) throw std::runtime_error(source_ + ": empty added token");
-    if (t.id < 0) throw std::runtime_error(source_ + ": added token '" + t.content + "' has a negative id");
-    if (static_cast<std::size_t>(t.id) >= tokens_.size()) tokens_.resize(static_cast<std::size_t>(t.id) + 1);
-    tokens_[static_cast<std::size_t>(t.id)] = t.content;
-    vocab_[t.content] = t.id;
-    if (t.special) special_.insert(t.id);
-    added_.add(std::move(t));
+  // Registers tokens matched verbatim in text before BPE (HF "added_tokens"). Their ids must keep
+  // the id table dense. where names them in errors.
+  void add_tokens(std::vector<added_token> batch, const std::string& where) {
+    token_id max_id = static_cast<token_id>(tokens_.size()) - 1;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const auto& t = batch[i];
+      const std::string at = where + "[" + std::to_string(i) + "]";
+      if (t.content.empty()) throw format_error(at + ": empty added token");
+      if (t.id < 0) throw format_error(at + ": added token " + io::detail::quote(t.content) + " has a negative id");
+      max_id = std::max(max_id, t.id);
+    }
+    check_dense(max_id, vocab_.size() + batch.size(), "added tokens");
+    if (static_cast<std::size_t>(max_id) >= tokens_.size()) tokens_.resize(static_cast<std::size_t>(max_id) + 1);
+    for (const auto& t : batch) {
+      tokens_[static_cast<std::size_t>(t.id)] = t.content;
+      vocab_[t.content] = t.id;
+      if (t.special) special_.insert(t.id);
+    }
+    added_.add(std::move(batch));
   }
+  void add_token(added_token t) { add_tokens({std::move(t)}, source_ + ": added token"); }
 
   // BPE of one pre-tokenized piece (raw UTF-8 bytes), appended to out.
   void bpe_piece(std::string_view piece, std::vector<token_id>& out) const {
-    {
+    const bool cacheable = piece.size() <= cache_max_piece;
+    if (cacheable) {
       std::lock_guard<std::mutex> lock(cache_->mutex);
       if (auto it = cache_->map.find(std::string(piece)); it != cache_->map.end()) {
         out.insert(out.end(), it->second.begin(), it->second.end());
         return;
       }
     }
-    std::vector<std::string> word;
-    word.reserve(piece.size());
-    for (unsigned char b : piece) word.push_back(byte_symbol_[b]);
     std::vector<token_id> ids;
-    std::string whole;
-    if (ignore_merges_) {
-      for (const auto& s : word) whole += s;
-    }
-    if (auto it = vocab_.find(whole); ignore_merges_ && it != vocab_.end()) {
-      ids.push_back(it->second);
-    } else {
-      merge_symbols(word);
-      ids.reserve(word.size());
-      for (const auto& s : word) {
-        auto v = vocab_.find(s);
-        if (v != vocab_.end()) ids.push_back(v->second);
-        else if (unk_ >= 0) ids.push_back(unk_);
-        else throw std::runtime_error(source_ + ": symbol '" + s + "' produced by BPE is not in the vocabulary");
-      }
+    std::string text;
+    std::vector<std::string_view> symbols;
+    merge_symbols(piece, text, symbols);
+    for (const std::string_view s : symbols) {
+      auto v = vocab_.find(std::string(s));
+      if (v != vocab_.end()) ids.push_back(v->second);
+      else if (unk_ >= 0) ids.push_back(unk_);
+      else throw format_error(source_ + ": symbol " + io::detail::quote(s) + " produced by BPE is not in the vocabulary");
     }
     out.insert(out.end(), ids.begin(), ids.end());
+    if (!cacheable) return;
     std::lock_guard<std::mutex> lock(cache_->mutex);
     if (cache_->map.size() >= cache_limit) cache_->map.clear();  // bounded memory on huge corpora
     cache_->map.emplace(std::string(piece), std::move(ids));
@@ -273,11 +278,25 @@ class byte_bpe {
   }
   const std::string& id_to_token(token_id id) const {
     if (id < 0 || static_cast<std::size_t>(id) >= tokens_.size() || tokens_[static_cast<std::size_t>(id)].empty())
-      throw std::out_of_range(source_ + ": token id " + std::to_string(id) + " is not in the vocabulary");
+      throw usage_error(source_ + ": token id " + std::to_string(id) + " is not in the vocabulary");
     return tokens_[static_cast<std::size_t>(id)];
   }
   std::size_t vocab_size() const { return tokens_.size(); }
   std::size_t merge_count() const { return ranks_.size(); }
+  // The merges in rank order (what merges.txt lists), e.g. for writing the vocabulary elsewhere.
+  std::vector<merge> merges() const {
+    std::vector<std::pair<int, merge>> ranked;
+    ranked.reserve(ranks_.size());
+    for (const auto& [key, rank] : ranks_) {
+      const std::size_t cut = key.find('\xFF');
+      ranked.push_back({rank, {key.substr(0, cut), key.substr(cut + 1)}});
+    }
+    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<merge> out;
+    out.reserve(ranked.size());
+    for (auto& r : ranked) out.push_back(std::move(r.second));
+    return out;
+  }
   bool is_special(token_id id) const { return special_.count(id) != 0; }
   const std::vector<added_token>& added_tokens() const { return added_.tokens(); }
   token_id bos_id() const { return bos_; }  // -1 when absent
@@ -296,6 +315,7 @@ class byte_bpe {
     std::unordered_map<std::string, std::vector<token_id>> map;
   };
   static constexpr std::size_t cache_limit = 1 << 18;
+  static constexpr std::size_t cache_max_piece = 64;  // longer pieces (rare) are not cached: bounded memory
 
   // 0xFF never occurs in UTF-8, so it separates the halves unambiguously.
   static std::string pair_key(std::string_view a, std::string_view b) {
@@ -306,45 +326,84 @@ class byte_bpe {
     return k;
   }
 
-  // Repeatedly merges every occurrence (left to right) of the lowest-ranked adjacent pair.
-  void merge_symbols(std::vector<std::string>& word) const {
-    std::string key;
-    while (word.size() > 1) {
-      int best = -1;
-      std::size_t best_at = 0;
-      for (std::size_t i = 0; i + 1 < word.size(); ++i) {
-        key.assign(word[i]).push_back('\xFF');
-        key.append(word[i + 1]);
-        auto it = ranks_.find(key);
-        if (it != ranks_.end() && (best < 0 || it->second < best)) best = it->second, best_at = i;
-      }
-      if (best < 0) break;
-      const std::string first = word[best_at], second = word[best_at + 1];
-      std::vector<std::string> merged;
-      merged.reserve(word.size());
-      for (std::size_t i = 0; i < word.size();) {
-        if (i >= best_at && i + 1 < word.size() && word[i] == first && word[i + 1] == second) {
-          merged.push_back(first + second);
-          i += 2;
-        } else {
-          merged.push_back(std::move(word[i]));
-          ++i;
-        }
-      }
-      word = std::move(merged);
+  // The piece's symbols after BPE, as views into text (its byte symbols). Every occurrence (left to
+  // right) of the lowest-ranked adjacent pair is merged, then the next lowest, until none applies
+  // (GPT-2's encoder.py), in O(n log n): a symbol is a byte range [start, end) of the piece, so the
+  // symbols form a linked list by their ends, and a heap holds the candidate pairs by (rank, start).
+  // A candidate is stale once either symbol has changed. All candidates of one rank are merged
+  // before the pairs they create are queued, which keeps encoder.py's order for any merge list.
+  void merge_symbols(std::string_view piece, std::string& text, std::vector<std::string_view>& out) const {
+    const std::size_t n = piece.size();
+    text.clear();
+    out.clear();
+    std::vector<std::size_t> at(n + 1);  // offset of byte i's symbol in text
+    for (std::size_t i = 0; i < n; ++i) {
+      at[i] = text.size();
+      text += byte_symbol_[static_cast<unsigned char>(piece[i])];
     }
+    at[n] = text.size();
+    if (ignore_merges_ && vocab_.count(text)) {
+      out.push_back(text);
+      return;
+    }
+    const auto sym = [&](std::size_t b, std::size_t e) { return std::string_view(text).substr(at[b], at[e] - at[b]); };
+    std::vector<std::size_t> end(n), prev(n);  // the symbol starting at byte i is [i, end[i]); prev: its left neighbour
+    std::vector<bool> alive(n, true);
+    for (std::size_t i = 0; i < n; ++i) end[i] = i + 1, prev[i] = i - 1;
+    struct candidate {
+      int rank;
+      std::size_t left, mid, right_end;  // symbols [left, mid) and [mid, right_end)
+      bool operator>(const candidate& o) const { return rank != o.rank ? rank > o.rank : left > o.left; }
+    };
+    std::priority_queue<candidate, std::vector<candidate>, std::greater<candidate>> heap;
+    std::string key;
+    const auto push = [&](std::size_t left) {
+      const std::size_t mid = end[left];
+      if (mid >= n) return;
+      key.assign(sym(left, mid)).push_back('\xFF');
+      key.append(sym(mid, end[mid]));
+      if (auto it = ranks_.find(key); it != ranks_.end()) heap.push({it->second, left, mid, end[mid]});
+    };
+    for (std::size_t i = 0; i + 1 < n; ++i) push(i);
+    std::vector<std::size_t> merged;
+    while (!heap.empty()) {
+      const int rank = heap.top().rank;
+      merged.clear();
+      while (!heap.empty() && heap.top().rank == rank) {
+        const candidate c = heap.top();
+        heap.pop();
+        if (!alive[c.left] || end[c.left] != c.mid || end[c.mid] != c.right_end) continue;  // stale
+        end[c.left] = c.right_end;
+        alive[c.mid] = false;
+        if (c.right_end < n) prev[c.right_end] = c.left;
+        merged.push_back(c.left);
+      }
+      for (std::size_t i : merged) {
+        if (i > 0) push(prev[i]);
+        push(i);
+      }
+    }
+    for (std::size_t i = 0; i < n; i = end[i]) out.push_back(sym(i, end[i]));
+  }
+
+  // Ids far beyond the number of tokens would make the id -> token table huge.
+  void check_dense(token_id max_id, std::size_t count, const char* what) const {
+    if (max_id >= 0 && static_cast<std::size_t>(max_id) > 4 * count + 1024)
+      throw format_error(source_ + ": ids of the " + what + " are not dense (largest id " + std::to_string(max_id) + " for " +
+                         std::to_string(count) + " tokens)");
   }
 
   bool is_added(token_id id) const { return added_.contains_id(id); }
 
   static std::unordered_map<std::string, token_id> vocab_from_json(const nlohmann::json& j, const std::string& where) {
-    if (!j.is_object()) throw std::runtime_error(where + ": vocabulary must be a JSON object of token -> id");
+    if (!j.is_object()) throw format_error(where + ": vocabulary must be a JSON object of token -> id");
+    check_entry_count(j.size(), where);
     std::unordered_map<std::string, token_id> vocab;
     vocab.reserve(j.size());
     for (auto it = j.begin(); it != j.end(); ++it) {
       if (!it.value().is_number_integer())
-        throw std::runtime_error(where + ": id of token '" + it.key() + "' is not an integer");
-      vocab.emplace(it.key(), it.value().get<token_id>());
+        throw format_error(where + ": id of token " + io::detail::quote(it.key()) + " is not an integer");
+      vocab.emplace(it.key(), json_token_id(it.value(), where + ": token " + io::detail::quote(it.key())));
     }
     return vocab;
   }
@@ -364,15 +423,16 @@ class byte_bpe {
       if (lineno == 1 && line.substr(0, 8) == "#version") continue;
       if (line.empty()) continue;  // trailing newline(s)
       const auto sp = line.find(' ');
-      if (sp == std::string_view::npos || sp == 0 || sp + 1 >= line.size() ||
-          line.find(' ', sp + 1) != std::string_view::npos)
-        throw std::runtime_error(name + ":" + std::to_string(lineno) + ": malformed merge '" + std::string(line) +
-                                 "' (expected two tokens separated by one space)");
       try {
         utf8_validate(line);
       } catch (const utf8_error& e) {
-        throw std::runtime_error(name + ":" + std::to_string(lineno) + ": " + e.what());
+        throw format_error(name + ":" + std::to_string(lineno) + ": " + e.what());
       }
+      if (sp == std::string_view::npos || sp == 0 || sp + 1 >= line.size() ||
+          line.find(' ', sp + 1) != std::string_view::npos)
+        throw format_error(name + ":" + std::to_string(lineno) + ": malformed merge " + io::detail::quote(line) +
+                           " (expected two tokens separated by one space)");
+      check_entry_count(merges.size() + 1, name + ": merges");
       merges.emplace_back(std::string(line.substr(0, sp)), std::string(line.substr(sp + 1)));
     }
     return merges;

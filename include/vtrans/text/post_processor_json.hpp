@@ -4,21 +4,30 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vtrans/error.hpp"
+#include "vtrans/io/errors.hpp"
 #include "vtrans/text/json_field.hpp"
 #include "vtrans/text/special_template.hpp"
 
 namespace vtrans::text {
 
 namespace post_processor_detail {
+// Segment ids are small non-negative numbers (0 and 1 in every real template).
+inline token_id type_id(const nlohmann::json& piece, const std::string& where) {
+  const token_id t = json_field(piece, "type_id", token_id{0}, where);
+  if (t < 0) throw format_error(where + ".type_id " + std::to_string(t) + " is negative");
+  return t;
+}
+
 inline token_id pair_id(const nlohmann::json& pp, const char* field, const std::string& source) {
-  if (!pp.contains(field) || !pp[field].is_array() || pp[field].size() != 2 || !pp[field][1].is_number_integer())
-    throw std::runtime_error(source + ": post_processor." + field + " must be [token, id]");
-  return pp[field][1].get<token_id>();
+  const std::string where = source + ": post_processor." + field;
+  if (!pp.contains(field) || !pp[field].is_array() || pp[field].size() != 2) throw format_error(where + " must be [token, id]");
+  return json_token_id(pp[field][1], where);
 }
 
 inline std::vector<template_piece> pieces(const nlohmann::json& list, const nlohmann::json& specials,
                                           const std::string& where) {
-  if (!list.is_array()) throw std::runtime_error(where + " is not an array");
+  if (!list.is_array()) throw format_error(where + " is not an array");
   std::vector<template_piece> out;
   for (std::size_t i = 0; i < list.size(); ++i) {
     const auto& p = list[i];
@@ -26,19 +35,21 @@ inline std::vector<template_piece> pieces(const nlohmann::json& list, const nloh
     if (p.contains("Sequence")) {
       const auto& s = p["Sequence"];
       const std::string which = json_field(s, "id", std::string("A"), at);
-      if (which != "A" && which != "B") throw std::runtime_error(at + ": Sequence id must be A or B");
-      out.push_back({which == "A" ? template_piece::sequence_a : template_piece::sequence_b, -1,
-                     json_field(s, "type_id", 0, at)});
+      if (which != "A" && which != "B") throw format_error(at + ": Sequence id must be A or B");
+      out.push_back({which == "A" ? template_piece::sequence_a : template_piece::sequence_b, -1, type_id(s, at)});
     } else if (p.contains("SpecialToken")) {
       const auto& s = p["SpecialToken"];
       const std::string name = json_field(s, "id", std::string(), at);
-      if (!specials.is_object() || !specials.contains(name) || !specials[name].contains("ids") ||
-          !specials[name]["ids"].is_array())
-        throw std::runtime_error(at + ": special token '" + name + "' not listed in special_tokens");
-      for (const auto& id : specials[name]["ids"])
-        out.push_back({template_piece::special, id.get<token_id>(), json_field(s, "type_id", 0, at)});
+      const auto& listed = json_child(specials, name.c_str());
+      if (!json_child(listed, "ids").is_array())
+        throw format_error(at + ": special token " + io::detail::quote(name) + " not listed in special_tokens");
+      const auto& ids = listed["ids"];
+      for (std::size_t k = 0; k < ids.size(); ++k)
+        out.push_back({template_piece::special, json_token_id(ids[k], at + ": special_tokens." + io::detail::quote(name) + ".ids[" +
+                                                                           std::to_string(k) + "]"),
+                       type_id(s, at)});
     } else {
-      throw std::runtime_error(at + ": expected Sequence or SpecialToken");
+      throw format_error(at + ": expected Sequence or SpecialToken");
     }
   }
   return out;
@@ -66,7 +77,7 @@ inline special_template post_processor_from_json(const nlohmann::json& pp, const
     return t;
   }
   if (type == "ByteLevel" || type.empty()) return fallback;
-  throw std::runtime_error(source + ": unsupported post_processor type '" + type + "'");
+  throw format_error(source + ": unsupported post_processor type " + io::detail::quote(type));
 }
 
 }  // namespace vtrans::text

@@ -1,20 +1,19 @@
 #pragma once
-// Whole-file reads for tokenizer files, with errors that name the file.
+// Whole-file reads for tokenizer files, with errors that name the file and a size cap.
+#include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <stdexcept>
 #include <string>
+
+#include "vtrans/io/json.hpp"
+#include "vtrans/io/mapped_file.hpp"
 
 namespace vtrans::text {
 
 inline std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path.string() + ": cannot open file");
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) throw std::runtime_error(path.string() + ": read error");
-  return std::move(buf).str();
+  return io::read_whole_file(path.string(), io::json_max_file_bytes);
 }
+
+// A tokenizer JSON file, parsed strictly (duplicate keys refused).
+inline nlohmann::json read_json(const std::filesystem::path& path) { return io::read_json_file(path.string()); }
 
 }  // namespace vtrans::text

@@ -3,16 +3,18 @@
 // adding BOS like HF LlamaTokenizer and errors that name the file.
 #include <filesystem>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <sentencepiece_processor.h>
 
+#include "vtrans/error.hpp"
+#include "vtrans/io/errors.hpp"
 #include "vtrans/text/encoding.hpp"
 #include "vtrans/text/read_file.hpp"
 #include "vtrans/text/special_template.hpp"
+#include "vtrans/text/unicode.hpp"
 
 namespace vtrans::text {
 
@@ -24,21 +26,24 @@ class sentencepiece_tokenizer {
     const std::string bytes = read_file(model_file);
     const auto status = sp_->LoadFromSerializedProto(bytes);
     if (!status.ok())
-      throw std::runtime_error(source_ + ": not a SentencePiece model (" + status.ToString() + ")");
+      throw format_error(source_ + ": not a SentencePiece model: " + io::detail::quote(status.ToString()));
     template_ = bos_id() >= 0 ? special_template::bos_prefix(bos_id()) : special_template::none();
   }
 
+  // Text must be valid UTF-8, as for the other tokenizers (the library would accept it silently).
   std::vector<token_id> encode_plain(std::string_view text) const {
+    utf8_validate(text);
     std::vector<int> ids;
     const auto status = sp_->Encode(text, &ids);
-    if (!status.ok()) throw std::runtime_error(source_ + ": encode failed: " + status.ToString());
+    if (!status.ok()) throw format_error(source_ + ": encode failed: " + io::detail::quote(status.ToString()));
     return std::vector<token_id>(ids.begin(), ids.end());
   }
 
   std::vector<std::string> encode_pieces(std::string_view text) const {
+    utf8_validate(text);
     std::vector<std::string> pieces;
     const auto status = sp_->Encode(text, &pieces);
-    if (!status.ok()) throw std::runtime_error(source_ + ": encode failed: " + status.ToString());
+    if (!status.ok()) throw format_error(source_ + ": encode failed: " + io::detail::quote(status.ToString()));
     return pieces;
   }
 
@@ -61,13 +66,13 @@ class sentencepiece_tokenizer {
       if (run.empty()) return;
       std::string text;
       const auto status = sp_->Decode(run, &text);
-      if (!status.ok()) throw std::runtime_error(source_ + ": decode failed: " + status.ToString());
+      if (!status.ok()) throw format_error(source_ + ": decode failed: " + io::detail::quote(status.ToString()));
       out += text;
       run.clear();
     };
     for (token_id id : ids) {
       if (id < 0 || id >= sp_->GetPieceSize())
-        throw std::out_of_range(source_ + ": token id " + std::to_string(id) + " outside [0, " +
+        throw usage_error(source_ + ": token id " + std::to_string(id) + " outside [0, " +
                                 std::to_string(sp_->GetPieceSize()) + ")");
       if (sp_->IsControl(id)) {
         if (!skip_special) {
@@ -88,7 +93,7 @@ class sentencepiece_tokenizer {
   }
   const std::string& id_to_token(token_id id) const {
     if (id < 0 || id >= sp_->GetPieceSize())
-      throw std::out_of_range(source_ + ": token id " + std::to_string(id) + " outside the vocabulary");
+      throw usage_error(source_ + ": token id " + std::to_string(id) + " outside the vocabulary");
     return sp_->IdToPiece(id);
   }
   std::size_t vocab_size() const { return static_cast<std::size_t>(sp_->GetPieceSize()); }

@@ -4,7 +4,6 @@
 //   vocab.json + merges.txt or encoder.json + vocab.bpe (byte-level BPE), tokenizer.model (SentencePiece).
 #include <filesystem>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -12,13 +11,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vtrans/error.hpp"
+#include "vtrans/io/errors.hpp"
 #include "vtrans/text/byte_bpe.hpp"
 #include "vtrans/text/encoding.hpp"
 #include "vtrans/text/json_field.hpp"
 #include "vtrans/text/post_processor_json.hpp"
 #include "vtrans/text/read_file.hpp"
-#include "vtrans/text/sentencepiece.hpp"
 #include "vtrans/text/wordpiece.hpp"
+#if defined(VTRANS_WITH_SENTENCEPIECE)  // defined by the CMake target vtrans::sentencepiece
+#include "vtrans/text/sentencepiece.hpp"
+#endif
 
 namespace vtrans::text {
 
@@ -77,11 +80,13 @@ inline std::unique_ptr<tokenizer> wrap(byte_bpe bpe) {
   if (bpe.token_to_id("<s>") >= 0 && bpe.token_to_id("</s>") >= 0) s.cls = s.bos, s.sep = s.eos;  // RoBERTa naming
   return std::make_unique<adapter<byte_bpe>>(std::move(bpe), "byte_bpe", s);
 }
+#if defined(VTRANS_WITH_SENTENCEPIECE)
 inline std::unique_ptr<tokenizer> wrap(sentencepiece_tokenizer sp) {
   special_ids s;
   s.bos = sp.bos_id(), s.eos = sp.eos_id(), s.pad = sp.pad_id(), s.unk = sp.unk_id();
   return std::make_unique<adapter<sentencepiece_tokenizer>>(std::move(sp), "sentencepiece", s);
 }
+#endif
 
 // BertNormalizer settings, possibly inside a normalizer Sequence.
 inline const nlohmann::json* find_bert_normalizer(const nlohmann::json& n) {
@@ -96,17 +101,20 @@ inline const nlohmann::json* find_bert_normalizer(const nlohmann::json& n) {
 inline wordpiece wordpiece_from_tokenizer_json(const nlohmann::json& doc, const std::string& source) {
   const auto& model = doc["model"];
   if (!model.contains("vocab") || !model["vocab"].is_object())
-    throw std::runtime_error(source + ": model.vocab must be an object of token -> id");
+    throw format_error(source + ": model.vocab must be an object of token -> id");
   const auto& v = model["vocab"];
+  check_entry_count(v.size(), source + ": model.vocab");
   std::vector<std::string> vocab(v.size());
   std::vector<bool> filled(v.size(), false);
   for (auto it = v.begin(); it != v.end(); ++it) {
-    if (!it.value().is_number_integer()) throw std::runtime_error(source + ": model.vocab['" + it.key() + "'] is not an integer");
-    const auto id = it.value().get<long long>();
-    if (id < 0 || static_cast<std::size_t>(id) >= vocab.size() || filled[static_cast<std::size_t>(id)])
-      throw std::runtime_error(source + ": model.vocab ids must be 0..N-1 without gaps (bad id " + std::to_string(id) + ")");
-    vocab[static_cast<std::size_t>(id)] = it.key();
-    filled[static_cast<std::size_t>(id)] = true;
+    const std::string where = source + ": model.vocab[" + io::detail::quote(it.key()) + "]";
+    if (!it.value().is_number_integer()) throw format_error(where + " is not an integer");
+    const auto id = static_cast<std::size_t>(json_token_id(it.value(), where));
+    if (id >= vocab.size() || filled[id])
+      throw format_error(source + ": model.vocab ids must be 0..N-1 without gaps (bad id " + std::to_string(id) + " for " +
+                         io::detail::quote(it.key()) + ")");
+    vocab[id] = it.key();
+    filled[id] = true;
   }
   wordpiece_options opt;
   const std::string m = source + ": model";
@@ -122,11 +130,16 @@ inline wordpiece wordpiece_from_tokenizer_json(const nlohmann::json& doc, const 
   }
   wordpiece wp(std::move(vocab), opt, source);
   const auto& added = json_child(doc, "added_tokens");
-  for (std::size_t i = 0; added.is_array() && i < added.size(); ++i) {
-    const std::string where = source + ": added_tokens[" + std::to_string(i) + "]";
-    const auto content = json_field(added[i], "content", std::string(), where);
-    if (content.empty()) throw std::runtime_error(where + ": needs a string content");
-    wp.add_token(content, json_field(added[i], "special", true, where));
+  if (added.is_array()) {
+    check_entry_count(added.size(), source + ": added_tokens");
+    std::vector<std::pair<std::string, bool>> batch;
+    for (std::size_t i = 0; i < added.size(); ++i) {
+      const std::string where = source + ": added_tokens[" + std::to_string(i) + "]";
+      auto content = json_field(added[i], "content", std::string(), where);
+      if (content.empty()) throw format_error(where + ": needs a string content");
+      batch.emplace_back(std::move(content), json_field(added[i], "special", true, where));
+    }
+    wp.add_tokens(batch, source + ": added_tokens");
   }
   wp.set_post_template(post_processor_from_json(json_child(doc, "post_processor"), wp.post_template(), source));
   return wp;
@@ -142,47 +155,44 @@ inline bool is_byte_level(const nlohmann::json& doc) {
 inline std::unique_ptr<tokenizer> load_tokenizer(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
   using namespace tokenizer_detail;
-  if (!fs::is_directory(dir)) throw std::runtime_error(dir.string() + ": not a directory");
+  if (!fs::is_directory(dir)) throw file_error(dir.string() + ": not a directory");
   const auto has = [&](const char* f) { return fs::is_regular_file(dir / f); };
 
   if (has("tokenizer.json")) {
     const auto path = dir / "tokenizer.json";
-    nlohmann::json doc;
-    try {
-      doc = nlohmann::json::parse(read_file(path));
-    } catch (const nlohmann::json::exception& e) {
-      throw std::runtime_error(path.string() + ": invalid JSON: " + e.what());
-    }
+    const nlohmann::json doc = read_json(path);
     if (!doc.is_object() || !doc.contains("model") || !doc["model"].is_object())
-      throw std::runtime_error(path.string() + ": no \"model\" object");
+      throw format_error(path.string() + ": no \"model\" object");
     const std::string type = json_field(doc["model"], "type", std::string("BPE"), path.string() + ": model");
     if (type == "WordPiece") return wrap(wordpiece_from_tokenizer_json(doc, path.string()));
     if (type == "BPE" && is_byte_level(doc)) return wrap(byte_bpe::from_tokenizer_json(doc, path.string()));
     if (!has("tokenizer.model"))  // e.g. LLaMA's SentencePiece-style BPE or Unigram without the .model
-      throw std::runtime_error(path.string() + ": unsupported model.type '" + type +
-                               "' (only byte-level BPE and WordPiece are read from tokenizer.json)");
+      throw format_error(path.string() + ": unsupported model.type " + io::detail::quote(type) +
+                         " (only byte-level BPE and WordPiece are read from tokenizer.json)");
   }
   if (has("vocab.txt")) {
     wordpiece_options opt;
     if (has("tokenizer_config.json")) {
-      try {
-        const auto cfg = nlohmann::json::parse(read_file(dir / "tokenizer_config.json"));
-        const std::string cfgname = (dir / "tokenizer_config.json").string();
-        if (cfg.is_object()) {
-          opt.lower_case = json_field(cfg, "do_lower_case", true, cfgname);
-          if (cfg.contains("strip_accents") && cfg["strip_accents"].is_boolean()) opt.strip_accents = cfg["strip_accents"].get<bool>();
-          opt.tokenize_chinese_chars = json_field(cfg, "tokenize_chinese_chars", true, cfgname);
-        }
-      } catch (const nlohmann::json::exception& e) {
-        throw std::runtime_error((dir / "tokenizer_config.json").string() + ": invalid JSON: " + e.what());
+      const std::string cfgname = (dir / "tokenizer_config.json").string();
+      const auto cfg = read_json(cfgname);
+      if (cfg.is_object()) {
+        opt.lower_case = json_field(cfg, "do_lower_case", true, cfgname);
+        if (cfg.contains("strip_accents") && cfg["strip_accents"].is_boolean()) opt.strip_accents = cfg["strip_accents"].get<bool>();
+        opt.tokenize_chinese_chars = json_field(cfg, "tokenize_chinese_chars", true, cfgname);
       }
     }
     return wrap(wordpiece::from_vocab_file(dir / "vocab.txt", opt));
   }
   if (has("vocab.json") && has("merges.txt")) return wrap(byte_bpe::from_files(dir / "vocab.json", dir / "merges.txt"));
   if (has("encoder.json") && has("vocab.bpe")) return wrap(byte_bpe::from_files(dir / "encoder.json", dir / "vocab.bpe"));
+#if defined(VTRANS_WITH_SENTENCEPIECE)
   if (has("tokenizer.model")) return wrap(sentencepiece_tokenizer(dir / "tokenizer.model"));
-  throw std::runtime_error(dir.string() +
+#else
+  if (has("tokenizer.model"))
+    throw format_error((dir / "tokenizer.model").string() +
+                             ": a SentencePiece model, and this program was built without SentencePiece (link vtrans::sentencepiece)");
+#endif
+  throw file_error(dir.string() +
                            ": no tokenizer files (expected tokenizer.json, vocab.txt, vocab.json + merges.txt, "
                            "encoder.json + vocab.bpe or tokenizer.model)");
 }

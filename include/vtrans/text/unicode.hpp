@@ -4,19 +4,20 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "vtrans/error.hpp"
 #include "vtrans/text/unicode_tables.hpp"
 
 namespace vtrans::text {
 
-// Thrown for bytes that are not well-formed UTF-8; offset is the first bad byte.
-class utf8_error : public std::runtime_error {
+// Thrown for bytes that are not well-formed UTF-8; offset is the first bad byte. Readers of files
+// catch it and name the file and line.
+class utf8_error : public format_error {
  public:
-  utf8_error(const std::string& what, std::size_t offset) : std::runtime_error(what), offset_(offset) {}
+  utf8_error(const std::string& what, std::size_t offset) : format_error(what), offset_(offset) {}
   std::size_t offset() const noexcept { return offset_; }
 
  private:
@@ -62,7 +63,7 @@ inline std::u32string utf8_decode(std::string_view s) {
 
 inline void utf8_append(std::string& out, char32_t cp) {
   if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-    throw std::invalid_argument("utf8_append: not a Unicode scalar value: " + std::to_string(static_cast<std::uint32_t>(cp)));
+    throw usage_error("utf8_append: not a Unicode scalar value: " + std::to_string(static_cast<std::uint32_t>(cp)));
   if (cp < 0x80) {
     out += static_cast<char>(cp);
   } else if (cp < 0x800) {

@@ -2,10 +2,10 @@
 // BERT WordPiece: the basic tokenizer (clean, CJK spacing, lower-case + strip accents, punctuation
 // split) then greedy longest-match-first sub-words with a "##" continuation prefix.
 // Follows google-research/bert tokenization.py and HF BertTokenizer (max 100 chars per word).
+#include <algorithm>
 #include <cstddef>
 #include <filesystem>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -13,8 +13,11 @@
 #include <utility>
 #include <vector>
 
+#include "vtrans/error.hpp"
+#include "vtrans/io/errors.hpp"
 #include "vtrans/text/added_tokens.hpp"
 #include "vtrans/text/encoding.hpp"
+#include "vtrans/text/json_field.hpp"
 #include "vtrans/text/read_file.hpp"
 #include "vtrans/text/special_template.hpp"
 #include "vtrans/text/unicode.hpp"
@@ -37,13 +40,15 @@ class wordpiece {
   // vocab[i] is the token with id i. source names the origin in error messages.
   wordpiece(std::vector<std::string> vocab, wordpiece_options options = {}, std::string source = "<vocab>")
       : vocab_(std::move(vocab)), opt_(std::move(options)), source_(std::move(source)) {
+    check_entry_count(vocab_.size(), source_ + ": vocabulary");
     ids_.reserve(vocab_.size());
     for (std::size_t i = 0; i < vocab_.size(); ++i) {
       if (!ids_.emplace(vocab_[i], static_cast<token_id>(i)).second)
-        throw std::runtime_error(source_ + ": duplicate token '" + vocab_[i] + "' at id " + std::to_string(i));
+        throw format_error(source_ + ": duplicate token " + io::detail::quote(vocab_[i]) + " at id " + std::to_string(i));
+      longest_ = std::max(longest_, vocab_[i].size());
     }
     unk_ = token_to_id(opt_.unk_token);
-    if (unk_ < 0) throw std::runtime_error(source_ + ": unknown token '" + opt_.unk_token + "' is not in the vocabulary");
+    if (unk_ < 0) throw format_error(source_ + ": unknown token " + io::detail::quote(opt_.unk_token) + " is not in the vocabulary");
     cls_ = token_to_id(opt_.cls_token);
     sep_ = token_to_id(opt_.sep_token);
     pad_ = token_to_id(opt_.pad_token);
@@ -52,8 +57,10 @@ class wordpiece {
       if (id >= 0) special_.insert(id);
     template_ = cls_ >= 0 && sep_ >= 0 ? special_template::bert(cls_, sep_) : special_template::none();
     // Like HF BertTokenizer, special tokens written in the text ("[MASK]") are kept whole.
+    std::vector<added_token> specials;
     for (const auto* t : {&opt_.unk_token, &opt_.cls_token, &opt_.sep_token, &opt_.pad_token, &opt_.mask_token})
-      if (token_to_id(*t) >= 0) added_.add({*t, token_to_id(*t), true});
+      if (token_to_id(*t) >= 0) specials.push_back({*t, token_to_id(*t), true});
+    added_.add(std::move(specials));
   }
 
   // vocab.txt: one token per line, id = line number (0-based); "\r\n" endings accepted.
@@ -69,20 +76,21 @@ class wordpiece {
       std::string_view line(data.data() + pos, end - pos);
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       const std::size_t lineno = vocab.size() + 1;
+      const std::string at = name + ":" + std::to_string(lineno);
       try {
         utf8_validate(line);
       } catch (const utf8_error& e) {
-        throw std::runtime_error(name + ":" + std::to_string(lineno) + ": " + e.what());
+        throw format_error(at + ": " + e.what());
       }
-      if (line.empty()) throw std::runtime_error(name + ":" + std::to_string(lineno) + ": empty token");
+      if (line.empty()) throw format_error(at + ": empty token");
       auto [it, fresh] = seen.emplace(line, lineno);
       if (!fresh)
-        throw std::runtime_error(name + ":" + std::to_string(lineno) + ": duplicate token '" + std::string(line) +
-                                 "' (first at line " + std::to_string(it->second) + ")");
+        throw format_error(at + ": duplicate token " + io::detail::quote(line) + " (first at line " + std::to_string(it->second) + ")");
+      check_entry_count(lineno, name + ": vocabulary");
       vocab.emplace_back(line);
       pos = end + 1;
     }
-    if (vocab.empty()) throw std::runtime_error(name + ": empty vocabulary");
+    if (vocab.empty()) throw format_error(name + ": empty vocabulary");
     return wordpiece(std::move(vocab), std::move(options), name);
   }
 
@@ -138,6 +146,8 @@ class wordpiece {
   }
 
   // Greedy longest-match-first pieces of one basic token; [UNK] if any part cannot be matched.
+  // Candidates longer than the longest vocabulary token are skipped, so a long word costs
+  // O(length x longest token) rather than O(length^2) per piece.
   void wordpiece_tokenize(std::string_view word, std::vector<token_id>& out) const {
     std::vector<std::size_t> bounds;  // byte offset of each code point, plus the end
     for (std::size_t pos = 0; pos < word.size();) {
@@ -154,7 +164,10 @@ class wordpiece {
     std::string candidate;
     for (std::size_t start = 0; start < n;) {
       token_id found = -1;
-      std::size_t end = n;
+      const std::size_t prefix = start > 0 ? opt_.continuing_prefix.size() : 0;
+      const std::size_t budget = longest_ > prefix ? longest_ - prefix : 0;  // bytes a match can span
+      auto last = std::upper_bound(bounds.begin() + static_cast<std::ptrdiff_t>(start), bounds.end(), bounds[start] + budget);
+      std::size_t end = static_cast<std::size_t>(last - bounds.begin()) - 1;
       for (; end > start; --end) {
         candidate.assign(start > 0 ? opt_.continuing_prefix : std::string());
         candidate.append(word.substr(bounds[start], bounds[end] - bounds[start]));
@@ -186,13 +199,21 @@ class wordpiece {
     return ids;
   }
 
-  // Registers a token matched verbatim in text (HF added_tokens); it must be in the vocabulary.
-  void add_token(const std::string& content, bool special = true) {
-    const token_id id = token_to_id(content);
-    if (id < 0) throw std::runtime_error(source_ + ": added token '" + content + "' is not in the vocabulary");
-    added_.add({content, id, special});
-    if (special) special_.insert(id);
+  // Registers tokens matched verbatim in text (HF added_tokens): (content, special) pairs, each in
+  // the vocabulary. where names them in errors.
+  void add_tokens(const std::vector<std::pair<std::string, bool>>& batch, const std::string& where) {
+    std::vector<added_token> tokens;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const auto& [content, special] = batch[i];
+      const token_id id = token_to_id(content);
+      if (id < 0)
+        throw format_error(where + "[" + std::to_string(i) + "]: added token " + io::detail::quote(content) + " is not in the vocabulary");
+      tokens.push_back({content, id, special});
+      if (special) special_.insert(id);
+    }
+    added_.add(std::move(tokens));
   }
+  void add_token(const std::string& content, bool special = true) { add_tokens({{content, special}}, source_ + ": added token"); }
 
   std::vector<std::string> tokenize(std::string_view text) const {
     std::vector<std::string> pieces;
@@ -235,7 +256,7 @@ class wordpiece {
   }
   const std::string& id_to_token(token_id id) const {
     if (id < 0 || static_cast<std::size_t>(id) >= vocab_.size())
-      throw std::out_of_range(source_ + ": token id " + std::to_string(id) + " outside [0, " +
+      throw usage_error(source_ + ": token id " + std::to_string(id) + " outside [0, " +
                               std::to_string(vocab_.size()) + ")");
     return vocab_[static_cast<std::size_t>(id)];
   }
@@ -253,6 +274,7 @@ class wordpiece {
  private:
   std::vector<std::string> vocab_;
   std::unordered_map<std::string, token_id> ids_;
+  std::size_t longest_ = 0;  // bytes of the longest token
   wordpiece_options opt_;
   std::string source_;
   token_id unk_ = -1, cls_ = -1, sep_ = -1, pad_ = -1, mask_ = -1;

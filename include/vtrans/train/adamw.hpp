@@ -7,6 +7,7 @@
 // learning rate for masks), a schedule factor applied to every group's learning rate, frozen
 // parameters and parameters without a gradient skipped (state is allocated lazily, so frozen
 // ones never get any), and the state saved to / restored from a safetensors file.
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "vtrans/autodiff/var.hpp"
+#include "vtrans/error.hpp"
 #include "vtrans/io/checkpoint_reader.hpp"
 #include "vtrans/io/safetensors.hpp"
 
@@ -68,7 +70,7 @@ class adamw {
       : params_(std::move(params)), opt_(options), groups_(std::move(groups)) {
     for (std::size_t i = 0; i < params_.size(); ++i) {
       if (!index_.emplace(params_[i].first, i).second)
-        throw std::invalid_argument("vtrans::train::adamw: parameter " + params_[i].first + " listed twice");
+        throw usage_error("vtrans::train::adamw: parameter " + params_[i].first + " listed twice");
       group_of_.push_back(find_group(params_[i].first));
     }
   }
@@ -141,30 +143,40 @@ class adamw {
     const auto& meta = r.metadata();
     auto get = [&](const std::string& key) -> std::string {
       auto it = meta.find(key);
-      if (it == meta.end()) throw std::runtime_error(path + ": optimizer state lacks metadata \"" + key + "\"");
+      if (it == meta.end()) throw format_error(path + ": optimizer state lacks metadata \"" + key + "\"");
       return it->second;
     };
-    if (get("format") != "vtrans-adamw") throw std::runtime_error(path + ": not a vtrans AdamW state file");
+    // A step count: decimal digits only (std::stoll would accept "12abc" and throw a bare "stoll").
+    auto count = [&](const std::string& key, const std::string& text) -> std::int64_t {
+      std::int64_t v = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (ec != std::errc() || end != text.data() + text.size() || v < 0)
+        throw format_error(path + ": metadata " + io::detail::quote(key) + " = " + io::detail::quote(text) + " is not a step count");
+      return v;
+    };
+    if (get("format") != "vtrans-adamw") throw format_error(path + ": not a vtrans AdamW state file");
     std::map<std::size_t, slot> fresh;
     for (const auto& [key, value] : meta) {
       if (key.rfind("step.", 0) != 0) continue;
       const std::string name = key.substr(5);
       auto it = index_.find(name);
-      if (it == index_.end()) throw std::runtime_error(path + ": optimizer state for unknown parameter " + name);
+      if (it == index_.end()) throw format_error(path + ": optimizer state for unknown parameter " + io::detail::quote(name));
       const param_t& p = params_[it->second].second;
       slot s;
-      s.t = std::stoll(value);
+      s.t = count(key, value);
       for (auto [t, suffix] : std::initializer_list<std::pair<tensor<T, B>*, const char*>>{{&s.m, ".exp_avg"}, {&s.v, ".exp_avg_sq"}}) {
         const std::string tname = name + suffix;
         const auto& info = r.info(tname);
         const shape sh = shape::from_range(info.shape.begin(), info.shape.end());
-        if (sh != p.shape()) throw std::runtime_error(path + ": " + tname + " has shape " + sh.str() + ", parameter is " + p.shape().str());
+        if (info.shape.size() > 4 || sh != p.shape())
+          throw format_error(path + ": " + io::detail::quote(tname) + " has shape " + io::detail::shape_text(info.shape) + ", parameter is " +
+                             p.shape().str());
         *t = tensor<T, B>::from_host(sh, r.template read<T>(tname));
       }
       fresh.emplace(it->second, std::move(s));
     }
     state_ = std::move(fresh);
-    steps_ = std::stoll(get("steps"));
+    steps_ = count("steps", get("steps"));
   }
 
  private:

@@ -10,15 +10,15 @@
 // one is complete (a crash leaves the old one, or "<dir>.old-*" next to the new one).
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "vtrans/error.hpp"
 #include "vtrans/io/atomic_file.hpp"
+#include "vtrans/io/json.hpp"
 #include "vtrans/nn/load.hpp"
 #include "vtrans/nn/save.hpp"
 #include "vtrans/train/adamw.hpp"
@@ -49,7 +49,7 @@ inline training_state training_state_from_json(const nlohmann::json& j, const st
     if (j.contains("extra")) s.extra = j.at("extra");
     return s;
   } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(source + ": bad trainer state: " + e.what());
+    throw format_error(source + ": bad trainer state" + io::detail::json_error_detail(e.what()));
   }
 }
 
@@ -93,20 +93,11 @@ template <class Model, class Opt>
 training_state load_checkpoint(const std::string& dir, Model& model, Opt& optimizer) {
   namespace fs = std::filesystem;
   if (!is_training_checkpoint(dir))
-    throw std::runtime_error(dir + ": not a training checkpoint (needs trainer_state.json and optimizer.safetensors)");
+    throw file_error(dir + ": not a training checkpoint (needs trainer_state.json and optimizer.safetensors)");
   nn::load_weights(model, dir);
   optimizer.load((fs::path(dir) / "optimizer.safetensors").string());
   const std::string state_file = (fs::path(dir) / "trainer_state.json").string();
-  std::ifstream in(state_file);
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(state_file + ": invalid JSON: " + e.what());
-  }
-  return training_state_from_json(j, state_file);
+  return training_state_from_json(io::read_json_file(state_file), state_file);
 }
 
 }  // namespace vtrans::train

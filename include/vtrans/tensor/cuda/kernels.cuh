@@ -1,8 +1,9 @@
 #pragma once
 // Fused row kernels of thrust_backend<thrust_cuda> (nvcc only): one thread block per row, sums in
-// double through warp shuffles, the same formulas as cpu.hpp. Used where one thread per row (the
-// generic thrust path) leaves the GPU idle: softmax, log-softmax, the attention mask + softmax,
-// their backward passes, layer/RMS norm and its input gradient.
+// double through warp shuffles, the formulas of tensor/kernels/ spread over a block. Offered as
+// hooks by thrust_cuda (system.hpp) where one thread per row (the generic thrust path) leaves the
+// GPU idle: softmax, log-softmax, the attention mask + softmax, their backward passes, layer/RMS
+// norm and its input gradient.
 #if !defined(__CUDACC__)
 #error "vtrans/tensor/cuda/kernels.cuh is for nvcc translation units (.cu files)"
 #endif
@@ -12,6 +13,8 @@
 #include <cuda_runtime.h>
 
 #include "vtrans/tensor/cuda/runtime.hpp"
+#include "vtrans/tensor/kernel_args.hpp"
+#include "vtrans/tensor/kernels/attention.hpp"
 #include "vtrans/tensor/shape.hpp"
 
 namespace vtrans::cuda_detail {
@@ -67,30 +70,27 @@ __global__ void softmax_kernel(index rows, index cols, const T* __restrict__ x, 
   }
 }
 
-// attention probs rows [batch, heads, q_len, k_len]: causal and key-padding masks, then softmax
-// over the visible keys; masked entries are exactly 0, a row with no visible key is all 0.
+// attention probs rows [batch, heads, q_len, k_len]: causal, sliding-window and key-padding masks
+// (the visible keys of kernels/attention.hpp), then softmax over the visible keys; masked entries
+// are exactly 0, a row with no visible key is all 0.
 template <class T>
-__global__ void attention_softmax_kernel(index rows, index q_len, index k_len, index heads, bool causal,
-                                         const std::int32_t* __restrict__ key_mask, T* __restrict__ probs) {
+__global__ void attention_softmax_kernel(attention_dims d, const std::int32_t* __restrict__ key_mask, T* __restrict__ probs) {
+  const index rows = d.batch * d.heads * d.q_len, k_len = d.k_len;
   for (index rr = blockIdx.x; rr < rows; rr += gridDim.x) {
-    const index i = rr % q_len, b = rr / q_len / heads;
+    const index b = rr / d.q_len / d.heads;
+    const kernels::key_range keys = kernels::visible_keys(d, rr % d.q_len);
     T* row = probs + rr * k_len;
     const std::int32_t* km = key_mask ? key_mask + b * k_len : nullptr;
-    index visible = k_len;
-    if (causal) {
-      const index v = i + (k_len - q_len) + 1;
-      visible = v < 0 ? 0 : (v < k_len ? v : k_len);
-    }
     T mx = T(0);
     int any = 0;
-    for (index j = threadIdx.x; j < visible; j += blockDim.x)
+    for (index j = keys.first + threadIdx.x; j < keys.last; j += blockDim.x)
       if (!km || km[j]) { mx = any ? max_op{}(mx, row[j]) : row[j]; any = 1; }
     const int any_all = block_allreduce(any, max_op{});
     // threads that saw nothing contribute the max of those that did
-    mx = block_allreduce(any ? mx : static_cast<T>(-INFINITY), max_op{});
+    mx = block_allreduce(any ? mx : kernels::minus_infinity<T>(), max_op{});
     double s = 0;
     for (index j = threadIdx.x; j < k_len; j += blockDim.x) {
-      const bool on = any_all && j < visible && (!km || km[j]);
+      const bool on = any_all && j >= keys.first && j < keys.last && (!km || km[j]);
       const T e = on ? exp(row[j] - mx) : T(0);
       row[j] = e;
       s += e;
@@ -192,9 +192,10 @@ void softmax(index rows, index cols, const T* x, T* y, bool log) {
   check_launch(log ? "log_softmax kernel" : "softmax kernel");
 }
 template <class T>
-void attention_softmax(index rows, index q_len, index k_len, index heads, bool causal, const std::int32_t* key_mask, T* probs) {
-  if (rows <= 0 || k_len <= 0) return;
-  attention_softmax_kernel<T><<<row_grid(rows), row_threads>>>(rows, q_len, k_len, heads, causal, key_mask, probs);
+void attention_softmax(const attention_dims& d, const std::int32_t* key_mask, T* probs) {
+  const index rows = d.batch * d.heads * d.q_len;
+  if (rows <= 0 || d.k_len <= 0) return;
+  attention_softmax_kernel<T><<<row_grid(rows), row_threads>>>(d, key_mask, probs);
   check_launch("attention softmax kernel");
 }
 template <class T>

@@ -1,0 +1,134 @@
+// Trivial baselines of a task (task_data.hpp): what a model has to beat.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+
+#include "encoding.hpp"
+#include "task_data.hpp"
+#include "tasks.hpp"
+#include "vtrans/io/model_config.hpp"
+#include "vtrans/text/tokenizer.hpp"
+#include "vtrans/train/metrics.hpp"
+
+namespace fs = std::filesystem;
+
+namespace vtrans::cli {
+
+namespace {
+
+std::map<std::string, double> baseline_metrics(task_source& src, const std::string& split, const text::tokenizer* tok, const encoding_setup* e) {
+  std::map<std::string, double> m;
+  const auto& spec = src.spec();
+  switch (spec.source) {
+    case source_kind::brown_pos: {
+      // Most frequent tag of each word form in train; unseen words get the most frequent tag overall.
+      std::unordered_map<std::string, std::map<int, std::size_t>> counts;
+      std::map<int, std::size_t> overall;
+      for (const auto& s : src.read_split("train").tagged)
+        for (std::size_t i = 0; i < s.words.size(); ++i) ++counts[s.words[i]][s.tags[i]], ++overall[s.tags[i]];
+      auto best = [](const std::map<int, std::size_t>& c) {
+        return std::max_element(c.begin(), c.end(), [](const auto& a, const auto& b) { return a.second < b.second; })->first;
+      };
+      const int fallback = best(overall);
+      std::unordered_map<std::string, int> tag_of;
+      for (const auto& [w, c] : counts) tag_of[w] = best(c);
+      std::vector<int> pred, gold;
+      std::size_t unseen = 0;
+      for (const auto& s : src.read_split(split).tagged)
+        for (std::size_t i = 0; i < s.words.size(); ++i) {
+          auto it = tag_of.find(s.words[i]);
+          unseen += it == tag_of.end();
+          pred.push_back(it == tag_of.end() ? fallback : it->second);
+          gold.push_back(s.tags[i]);
+        }
+      m["token_accuracy"] = train::accuracy(pred, gold);
+      m["macro_f1"] = train::f1_macro(pred, gold);
+      m["unseen_word_rate"] = double(unseen) / double(std::max<std::size_t>(1, gold.size()));
+      return m;
+    }
+    case source_kind::brown_lm:
+    case source_kind::brown_mlm: {
+      // Add-one unigram over the model's vocabulary, estimated on the training windows and scored
+      // on exactly the tokens the causal-LM evaluation scores (every window token but the first).
+      if (!tok || !e) throw std::invalid_argument("the unigram baseline needs the model's tokenizer (--model)");
+      std::vector<double> count(tok->vocab_size(), 1.0);
+      double total = double(tok->vocab_size());
+      for (const auto& s : encode_split(spec, src.read_split("train"), *tok, *e))
+        for (std::size_t i = 1; i < s.ids.size(); ++i) count[std::size_t(s.ids[i])] += 1, total += 1;
+      double nll = 0, n = 0;
+      for (const auto& s : encode_split(spec, src.read_split(split), *tok, *e))
+        for (std::size_t i = 1; i < s.ids.size(); ++i) nll -= std::log(count[std::size_t(s.ids[i])] / total), n += 1;
+      m["loss"] = nll / n;
+      m["perplexity"] = std::exp(nll / n);
+      return m;
+    }
+    default: {
+      if (spec.objective == train::task_kind::regression) {
+        // The mean training score for every item.
+        double sum = 0, n = 0;
+        for (const auto& ex : src.read_split("train").examples) sum += *ex.score, n += 1;
+        const auto items = src.read_split(split).examples;
+        std::vector<double> pred(items.size(), sum / n), gold;
+        double se = 0;
+        for (const auto& ex : items) gold.push_back(*ex.score), se += (*ex.score - sum / n) * (*ex.score - sum / n);
+        m["mse"] = se / double(items.size());
+        m["pearson"] = 0;
+        m["spearman"] = 0;
+        return m;
+      }
+      std::map<int, std::size_t> c;
+      for (const auto& ex : src.read_split("train").examples)
+        if (ex.label) ++c[*ex.label];
+      if (c.empty()) throw std::invalid_argument("the majority baseline needs labelled training data");
+      const int majority = std::max_element(c.begin(), c.end(), [](const auto& a, const auto& b) { return a.second < b.second; })->first;
+      std::vector<int> pred, gold;
+      for (const auto& ex : src.read_split(split).examples) {
+        if (!ex.label) continue;
+        pred.push_back(majority);
+        gold.push_back(*ex.label);
+      }
+      m["accuracy"] = train::accuracy(pred, gold);
+      m["macro_f1"] = train::f1_macro(pred, gold);
+      m["mcc"] = train::matthews_corrcoef(pred, gold);
+      m["majority_class"] = majority;
+      return m;
+    }
+  }
+}
+
+}  // namespace
+
+// Trivial baselines of a task: majority class (classification), mean score (regression),
+// most frequent tag per word (brown-pos), add-one unigram (LM; needs the model's tokenizer).
+std::map<std::string, double> baseline_task(const std::string& model_dir, const std::string& task_name, const std::string& data,
+                                            const std::string& train_data, const std::string& split, long max_length, bool pair,
+                                            bool header) {
+  const auto args = model_dir.empty() ? nlohmann::json::object() : saved_args(model_dir);
+  const std::string tname = !task_name.empty() ? task_name : args.value("task", std::string());
+  if (tname.empty()) throw std::invalid_argument("--task is required");
+  std::optional<io::model_config> config;
+  if (!model_dir.empty()) config = io::load_config((fs::path(model_dir) / "config.json").string());
+  const task_spec spec = parse_task(tname, config ? std::optional<io::family>(config->family) : std::nullopt, config && config->problem_type == "regression");
+  const bool file_task = spec.from_file();
+  source_options so = make_source_options(spec, data, "", pair || args.value("pair", false), header || args.value("header", false),
+                                          config && config->problem_type == "regression");
+  if (file_task) {
+    if (train_data.empty()) throw std::invalid_argument("--baseline for " + tname + " needs --train-data (the training file)");
+    so.files = {{"train", train_data}, {split, data}};
+  }
+  task_source src(spec, so);
+  std::unique_ptr<text::tokenizer> tok;
+  std::optional<encoding_setup> enc;
+  if (!model_dir.empty() && spec.language_model()) {
+    tok = text::load_tokenizer(model_dir);
+    const index len = max_length > 0 ? index(max_length) : args.value("max_length", index(128));
+    enc = make_encoding_setup(config->family, *tok, len);
+  }
+  return baseline_metrics(src, split, tok.get(), enc ? &*enc : nullptr);
+}
+
+}  // namespace vtrans::cli

@@ -1,0 +1,51 @@
+#pragma once
+// The config of a model trained from scratch: its sizes, special tokens and labels written in the
+// family's own config.json keys (nn/families/), then parsed like any file. Hidden dropout goes
+// into the family's dropout keys, attention dropout is turned off, and embeddings are tied.
+#include <string>
+#include <vector>
+
+#include "vtrans/io/model_config.hpp"
+
+namespace vtrans::io {
+
+struct fresh_model {
+  index vocab_size = 0;
+  index hidden_size = 128, num_layers = 2, num_heads = 2, intermediate_size = 512;
+  index max_length = 128;  // longest input in tokens (RoBERTa's table gets padding_idx + 1 rows more)
+  index pad_token_id = 0, bos_token_id = -1, eos_token_id = -1;
+  std::vector<std::string> labels;  // class names; {"score"} for regression; empty for language models
+  double dropout = 0.1;             // hidden dropout
+};
+
+inline model_config make_config(io::family family, const fresh_model& m, const std::string& source = "make_config") {
+  const nn::family_spec& f = family.spec();
+  const nn::config_schema& k = f.config;
+  const auto key = [](std::string_view name) { return std::string(name); };
+  nlohmann::json j{{"model_type", key(f.model_type)},
+                   {key(k.vocab_size.name), m.vocab_size},
+                   {"pad_token_id", m.pad_token_id},
+                   {"bos_token_id", m.bos_token_id},
+                   {"eos_token_id", m.eos_token_id},
+                   {key(k.hidden_size.name), m.hidden_size},
+                   {key(k.num_layers.name), m.num_layers},
+                   {key(k.num_heads.name), m.num_heads},
+                   {key(k.intermediate_size.name), m.intermediate_size}};
+  if (f.grouped_query()) j[key(k.num_kv_heads.name)] = m.num_heads;
+  const bool after_padding = f.positions == nn::position_kind::learned_after_padding;
+  j[key(k.max_positions.name)] = m.max_length + (after_padding ? m.pad_token_id + 1 : 0);
+  if (k.type_vocab_size.present()) j[key(k.type_vocab_size.name)] = k.fresh_type_vocab_size;
+  for (std::string_view d : k.hidden_dropout)
+    if (!d.empty()) j[key(d)] = m.dropout;
+  if (k.attention_dropout.present() && k.attention_dropout.fallback != 0) j[key(k.attention_dropout.name)] = 0.0;
+  if (!k.tie_word_embeddings) j["tie_word_embeddings"] = true;
+  if (!m.labels.empty()) {
+    nlohmann::json id2label = nlohmann::json::object();
+    for (std::size_t i = 0; i < m.labels.size(); ++i) id2label[std::to_string(i)] = m.labels[i];
+    j["id2label"] = id2label;
+    if (m.labels == std::vector<std::string>{"score"}) j["problem_type"] = "regression";
+  }
+  return parse_config(j, source);
+}
+
+}  // namespace vtrans::io
