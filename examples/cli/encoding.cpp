@@ -12,7 +12,7 @@ encoding_setup make_encoding_setup(io::family f, const text::tokenizer& tok, ind
   encoding_setup e;
   e.encoder = !f->causal;
   e.max_length = max_length;
-  e.pair_type = f->fresh_type_vocab_size > 1 ? 1 : 0;
+  e.pair_type = f->config.fresh_type_vocab_size > 1 ? 1 : 0;
   const auto s = tok.specials();
   if (e.encoder) {
     e.cls = s.cls >= 0 ? s.cls : s.bos;

@@ -11,6 +11,7 @@
 // rotates halves (qwen2: llama.cpp's "neox" RoPE) take the rows unchanged.
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vtrans/io/family.hpp"
@@ -24,39 +25,51 @@ struct gguf_tensor_name {
 };
 
 struct gguf_layout {
-  io::family family;
+  std::string_view model_type; // the family (config.json's model_type)
   const char* arch;            // general.architecture when every layer has the same sizes
   const char* per_layer_arch;  // when they differ (heads, key/value heads, FFN widths, removed sub-layers); null: none
   bool rope_pairs;             // llama.cpp rotates adjacent pairs: q/k rows are reordered (see above)
   const char* norm_eps_key;    // "<arch>.<key>"
   const char* layer_prefix;    // canonical prefix of layer i: prefix + i + "."
   std::vector<gguf_tensor_name> globals, per_layer;
+  std::vector<std::string_view> activations;  // what the graph computes; the first is its name
+  bool other_activation_fails = false;        // else another activation is written with a note
+  bool heads_span_width = false;              // the graph takes head size = width / heads (GPT-2)
 };
 
-// The table. Qwen2 ("qwen2", q/k/v biases, halves rotated) and Mistral ("llama") are rows to add
-// when their families exist.
+// llama.cpp's decoder graph of the LLaMA family: `llama` (Mistral too, written as llama.cpp's own
+// converter writes it) and its per-layer variant `deci`; Qwen2 adds q/k/v biases and rotates halves.
+inline gguf_layout llama_like_layout(std::string_view model_type, const char* arch, const char* per_layer_arch, bool rope_pairs) {
+  return {model_type, arch, per_layer_arch, rope_pairs, "attention.layer_norm_rms_epsilon", "layers.",
+          {{"embed_tokens.weight", "token_embd.weight"}, {"norm.weight", "output_norm.weight"}, {"lm_head.weight", "output.weight"}},
+          {{"input_layernorm.weight", "attn_norm.weight"},
+           {"self_attn.q_proj.weight", "attn_q.weight", true},
+           {"self_attn.q_proj.bias", "attn_q.bias", true},
+           {"self_attn.k_proj.weight", "attn_k.weight", true},
+           {"self_attn.k_proj.bias", "attn_k.bias", true},
+           {"self_attn.v_proj.weight", "attn_v.weight"},
+           {"self_attn.v_proj.bias", "attn_v.bias"},
+           {"self_attn.o_proj.weight", "attn_output.weight"},
+           {"self_attn.o_proj.bias", "attn_output.bias"},
+           {"post_attention_layernorm.weight", "ffn_norm.weight"},
+           {"mlp.gate_proj.weight", "ffn_gate.weight"},
+           {"mlp.gate_proj.bias", "ffn_gate.bias"},
+           {"mlp.up_proj.weight", "ffn_up.weight"},
+           {"mlp.up_proj.bias", "ffn_up.bias"},
+           {"mlp.down_proj.weight", "ffn_down.weight"},
+           {"mlp.down_proj.bias", "ffn_down.bias"}},
+          {"silu", "swish"},
+          true};
+}
+
+// The table, one row per family llama.cpp can run.
 inline const std::vector<gguf_layout>& gguf_layouts() {
   static const std::vector<gguf_layout> table{
-      {io::family::llama, "llama", "deci", true, "attention.layer_norm_rms_epsilon", "layers.",
-       {{"embed_tokens.weight", "token_embd.weight"}, {"norm.weight", "output_norm.weight"}, {"lm_head.weight", "output.weight"}},
-       {{"input_layernorm.weight", "attn_norm.weight"},
-        {"self_attn.q_proj.weight", "attn_q.weight", true},
-        {"self_attn.q_proj.bias", "attn_q.bias", true},
-        {"self_attn.k_proj.weight", "attn_k.weight", true},
-        {"self_attn.k_proj.bias", "attn_k.bias", true},
-        {"self_attn.v_proj.weight", "attn_v.weight"},
-        {"self_attn.v_proj.bias", "attn_v.bias"},
-        {"self_attn.o_proj.weight", "attn_output.weight"},
-        {"self_attn.o_proj.bias", "attn_output.bias"},
-        {"post_attention_layernorm.weight", "ffn_norm.weight"},
-        {"mlp.gate_proj.weight", "ffn_gate.weight"},
-        {"mlp.gate_proj.bias", "ffn_gate.bias"},
-        {"mlp.up_proj.weight", "ffn_up.weight"},
-        {"mlp.up_proj.bias", "ffn_up.bias"},
-        {"mlp.down_proj.weight", "ffn_down.weight"},
-        {"mlp.down_proj.bias", "ffn_down.bias"}}},
+      llama_like_layout("llama", "llama", "deci", true),
+      llama_like_layout("mistral", "llama", "deci", true),
+      llama_like_layout("qwen2", "qwen2", nullptr, false),
       // llama.cpp's gpt2 graph builds every layer from the first layer's sizes: no per-layer architecture
-      {io::family::gpt2, "gpt2", nullptr, false, "attention.layer_norm_epsilon", "h.",
+      {"gpt2", "gpt2", nullptr, false, "attention.layer_norm_epsilon", "h.",
        {{"wte.weight", "token_embd.weight"},
         {"wpe.weight", "position_embd.weight"},
         {"ln_f.weight", "output_norm.weight"},
@@ -72,14 +85,17 @@ inline const std::vector<gguf_layout>& gguf_layouts() {
         {"mlp.c_fc.weight", "ffn_up.weight"},
         {"mlp.c_fc.bias", "ffn_up.bias"},
         {"mlp.c_proj.weight", "ffn_down.weight"},
-        {"mlp.c_proj.bias", "ffn_down.bias"}}},
+        {"mlp.c_proj.bias", "ffn_down.bias"}},
+       {"gelu_new", "gelu_pytorch_tanh", "gelu_fast"},
+       false,
+       true},
   };
   return table;
 }
 
 inline const gguf_layout* gguf_layout_of(io::family f) {
   for (const auto& l : gguf_layouts())
-    if (l.family == f) return &l;
+    if (l.model_type == f->model_type) return &l;
   return nullptr;
 }
 

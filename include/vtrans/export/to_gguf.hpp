@@ -16,6 +16,7 @@
 //
 // Weight matrices are written as --dtype (f32, f16, bf16) or Q8_0 where their rows are a multiple
 // of 32 values; norms and biases stay f32, as llama.cpp's own converter keeps them.
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <stdexcept>
@@ -68,10 +69,12 @@ inline std::uint32_t gguf_file_type(const gguf_options& o) {
 
 // llama.cpp's graphs fix the activation per architecture
 inline void check_activation(const gguf_layout& layout, const io::model_config& c, gguf_summary& s) {
-  if (layout.family == io::family::llama && c.activation != "silu" && c.activation != "swish")
-    throw std::invalid_argument("GGUF: llama.cpp's LLaMA graph uses SiLU; this model's activation is " + c.activation);
-  if (layout.family == io::family::gpt2 && c.activation != "gelu_new" && c.activation != "gelu_pytorch_tanh" && c.activation != "gelu_fast")
-    s.notes.push_back("llama.cpp's GPT-2 graph uses the tanh approximation of GELU; this model's activation is " + c.activation);
+  for (const auto a : layout.activations)
+    if (c.activation == a) return;
+  const std::string msg = "llama.cpp's " + std::string(layout.arch) + " graph computes " + std::string(layout.activations.front()) +
+                          "; this model's activation is " + c.activation;
+  if (layout.other_activation_fails) throw std::invalid_argument("GGUF: " + msg);
+  s.notes.push_back(msg);
 }
 }  // namespace detail
 
@@ -81,12 +84,17 @@ inline gguf_summary plan_gguf(const io::model_config& c, nn::head_kind head) {
   const gguf_layout* layout = gguf_layout_of(c.family);
   if (!layout)
     throw std::invalid_argument("GGUF: llama.cpp has no architecture for " + std::string(io::family_name(c.family)) +
-                                " models in vtrans's table (LLaMA, GPT-2); use --format onnx or hf");
+                                " models in vtrans's table (LLaMA, Mistral, Qwen2, GPT-2); use --format onnx or hf");
   if (head != nn::head_kind::causal_lm)
     throw std::invalid_argument(std::string("GGUF: llama.cpp runs causal language models; this model has a ") + nn::head_name(head) +
                                 " head (use --format onnx or hf)");
   gguf_summary s;
   detail::check_activation(*layout, c, s);
+  index window = 0;
+  for (const auto& l : c.layers) window = std::max(window, l.window);
+  if (window > 0)
+    s.notes.push_back("sliding window of " + std::to_string(window) + " keys not written: llama.cpp's " + std::string(layout->arch) +
+                      " graph attends to every earlier key, the same for contexts up to " + std::to_string(window) + " tokens");
 
   // layers with neither attention nor FFN compute the identity and are not written; the others
   // decide between the family's architecture and the per-layer one
@@ -97,7 +105,7 @@ inline gguf_summary plan_gguf(const io::model_config& c, nn::head_kind head) {
   const auto& first = kept.front();
   bool uniform = true;
   for (const auto& l : kept) uniform = uniform && l.has_attention && l.has_mlp && l == first;
-  if (uniform && layout->family == io::family::gpt2 && first.heads * c.head_dim != c.hidden_size)
+  if (uniform && layout->heads_span_width && first.heads * c.head_dim != c.hidden_size)
     throw std::invalid_argument("GGUF: llama.cpp's GPT-2 graph needs heads x head size = hidden size (" + std::to_string(first.heads) + " x " +
                                 std::to_string(c.head_dim) + " != " + std::to_string(c.hidden_size) + ")");
   if (!uniform && !layout->per_layer_arch) {
@@ -155,7 +163,7 @@ io::gguf_writer gguf_file(const Model& model, const gguf_vocab& vocab, const ggu
   per_layer("attention.head_count", s.heads);
   per_layer("attention.head_count_kv", s.kv_heads);
   w.set(a + "." + layout->norm_eps_key, float(c.norm_eps));
-  if (layout->family == io::family::llama) {
+  if (c.family->positions == nn::position_kind::rotary) {
     w.set(a + ".attention.key_length", std::uint32_t(c.head_dim));
     w.set(a + ".attention.value_length", std::uint32_t(c.head_dim));
     w.set(a + ".rope.dimension_count", std::uint32_t(c.head_dim));

@@ -23,39 +23,6 @@
 
 namespace vtrans::exports {
 
-// The one place that knows each family's parameter names and graph shape for ONNX.
-struct onnx_layout {
-  io::family family;
-  bool token_types_input;   // token_type_ids is a graph input (BERT)
-  bool pre_norm, causal;
-  const char* word, *position, *token_type, *embedding_norm;  // parameter names ("" when absent)
-  const char* final_norm;                                     // prefix of .weight/.bias ("" when absent)
-  const char* layer_prefix;
-  const char* attn_norm, *q, *k, *v, *qkv, *o, *mlp_norm, *up, *down;  // after the layer prefix, before .weight/.bias
-};
-
-inline const std::vector<onnx_layout>& onnx_layouts() {
-  static const std::vector<onnx_layout> table{
-      {io::family::bert, true, false, false, "embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
-       "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm", "", "encoder.layer.", "attention.output.LayerNorm",
-       "attention.self.query", "attention.self.key", "attention.self.value", "", "attention.output.dense", "output.LayerNorm",
-       "intermediate.dense", "output.dense"},
-      {io::family::roberta, false, false, false, "embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
-       "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm", "", "encoder.layer.", "attention.output.LayerNorm",
-       "attention.self.query", "attention.self.key", "attention.self.value", "", "attention.output.dense", "output.LayerNorm",
-       "intermediate.dense", "output.dense"},
-      {io::family::gpt2, false, true, true, "wte.weight", "wpe.weight", "", "", "ln_f", "h.", "ln_1", "", "", "", "attn.c_attn",
-       "attn.c_proj", "ln_2", "mlp.c_fc", "mlp.c_proj"},
-  };
-  return table;
-}
-
-inline const onnx_layout* onnx_layout_of(io::family f) {
-  for (const auto& l : onnx_layouts())
-    if (l.family == f) return &l;
-  return nullptr;
-}
-
 struct onnx_options {
   io::onnx::element matrices = io::onnx::element::float32;  // float16 / bfloat16: weight storage only
 };
@@ -65,11 +32,9 @@ template <class Model>
 class onnx_export {
  public:
   onnx_export(const Model& m, const onnx_options& opt) : m_(m), c_(m.config()), g_(opt.matrices) {
-    const onnx_layout* l = onnx_layout_of(c_.family);
-    if (!l)
-      throw std::invalid_argument("ONNX: vtrans writes BERT, RoBERTa and GPT-2 graphs; " + std::string(io::family_name(c_.family)) +
-                                  " models go to GGUF (llama.cpp) or a Hugging Face folder");
-    L_ = *l;
+    if (f_.positions == nn::position_kind::rotary || f_.norm != nn::norm_kind::layer_norm || f_.gated_mlp())
+      throw std::invalid_argument("ONNX: vtrans writes graphs of LayerNorm families with learned positions (BERT, RoBERTa, GPT-2); " +
+                                  std::string(io::family_name(c_.family)) + " models go to GGUF (llama.cpp) or a Hugging Face folder");
   }
 
   io::onnx::model build() {
@@ -78,13 +43,13 @@ class onnx_export {
     mod.graph_name = nn::architecture_name(c_.family, m_.head());
     mod.producer_version = VTRANS_VERSION_STRING;
     for (const char* in : {"input_ids", "attention_mask"}) mod.inputs.push_back({in, io::onnx::element::int64, bs});
-    if (L_.token_types_input) mod.inputs.push_back({"token_type_ids", io::onnx::element::int64, bs});
+    if (token_types_input()) mod.inputs.push_back({"token_type_ids", io::onnx::element::int64, bs});
 
     seq_ = g_.op("Shape", {"input_ids"}, {{"start", std::int64_t(1)}, {"end", std::int64_t(2)}});  // [1]: S
     std::string h = embeddings();
     const std::string bias = score_bias();
     for (std::size_t i = 0; i < c_.layers.size(); ++i) h = layer(i, h, bias);
-    if (*L_.final_norm) h = norm(h, L_.final_norm);
+    if (f_.model.final_norm.present()) h = norm(h, f_.model.final_norm);
     head(h);
     return std::move(mod);
   }
@@ -101,12 +66,14 @@ class onnx_export {
     return d;
   }
   std::string param(const std::string& name) { return g_.weight(name, dims(name), values(name)); }
-  std::string norm(const std::string& x, const std::string& prefix) {
-    return g_.layer_norm(x, param(prefix + ".weight"), param(prefix + ".bias"), c_.norm_eps);
+  // token_type_ids is a graph input where the family has segments (BERT); RoBERTa's one type is a constant
+  bool token_types_input() const { return f_.model.token_type_embedding.present() && f_.config.fresh_type_vocab_size > 1; }
+  std::string norm(const std::string& x, const nn::role& r, index layer = -1) {
+    return g_.layer_norm(x, param(nn::weight_name(r, layer)), param(nn::bias_name(r, layer)), c_.norm_eps);
   }
-  std::string linear(const std::string& x, const std::string& prefix, bool bias = true) {
-    const auto d = dims(prefix + ".weight");
-    return linear_rows(x, prefix, 0, d[0], bias);
+  std::string linear(const std::string& x, const nn::role& r, index layer = -1) {
+    const std::string prefix = nn::role_name(r.name, layer);
+    return linear_rows(x, prefix, 0, dims(prefix + ".weight")[0], io::has_bias(c_, r.bias));
   }
   // rows [from, from + n) of a linear layer (GPT-2's fused c_attn holds Q | K | V)
   std::string linear_rows(const std::string& x, const std::string& prefix, index from, index n, bool bias, const std::string& suffix = "") {
@@ -122,21 +89,21 @@ class onnx_export {
   }
 
   std::string embeddings() {
-    std::string h = g_.op("Gather", {param(L_.word), "input_ids"});
+    std::string h = g_.op("Gather", {param(nn::weight_name(f_.model.token_embedding)), "input_ids"});
     std::string positions;
-    if (c_.family == io::family::roberta) {  // cumsum of non-padding tokens, offset by the padding index
+    if (f_.positions == nn::position_kind::learned_after_padding) {  // cumsum of non-padding tokens, offset by the padding index
       const std::string pad = g_.int_scalar(c_.pad_token_id);
       const std::string real = g_.op("Cast", {g_.op("Not", {g_.op("Equal", {"input_ids", pad})})}, {{"to", std::int64_t(io::onnx::element::int64)}});
       positions = g_.op("Add", {g_.op("Mul", {g_.op("CumSum", {real, g_.int_scalar(1)}), real}), pad});
     } else {
       positions = g_.op("Range", {g_.int_scalar(0), g_.op("Squeeze", {seq_}), g_.int_scalar(1)});
     }
-    h = g_.op("Add", {h, g_.op("Gather", {param(L_.position), positions})});
-    if (*L_.token_type) {
-      const std::string table = param(L_.token_type);  // without a token_type_ids input every token has type 0
-      h = g_.op("Add", {h, g_.op("Gather", {table, L_.token_types_input ? std::string("token_type_ids") : g_.int_scalar(0)})});
+    h = g_.op("Add", {h, g_.op("Gather", {param(nn::weight_name(f_.model.position_embedding)), positions})});
+    if (f_.model.token_type_embedding.present()) {
+      const std::string table = param(nn::weight_name(f_.model.token_type_embedding));  // without a token_type_ids input every token has type 0
+      h = g_.op("Add", {h, g_.op("Gather", {table, token_types_input() ? std::string("token_type_ids") : g_.int_scalar(0)})});
     }
-    return *L_.embedding_norm ? norm(h, L_.embedding_norm) : h;
+    return f_.model.embedding_norm.present() ? norm(h, f_.model.embedding_norm) : h;
   }
 
   // [B, 1, 1, S] bias of -1e9 on padded keys; GPT-2 adds the causal [S, S] part
@@ -144,7 +111,7 @@ class onnx_export {
     const std::string keep = g_.op("Cast", {"attention_mask"}, {{"to", std::int64_t(io::onnx::element::float32)}});
     std::string bias = g_.op("Mul", {g_.op("Sub", {keep, g_.float_scalar(1)}), g_.float_scalar(1e9f)});
     bias = g_.op("Unsqueeze", {bias, g_.ints({1, 2})});
-    if (L_.causal) {
+    if (f_.causal) {
       const std::string square = g_.op("Concat", {seq_, seq_}, {{"axis", std::int64_t(0)}});
       const std::string ones = g_.op("ConstantOfShape", {square}, {{"value", io::onnx::tensor::floats("one", {1}, {1.0f})}});
       const std::string lower = g_.op("Trilu", {ones}, {{"upper", std::int64_t(0)}});
@@ -155,33 +122,34 @@ class onnx_export {
 
   std::string layer(std::size_t i, std::string h, const std::string& bias) {
     const auto& s = c_.layers[i];
-    const std::string p = L_.layer_prefix + std::to_string(i) + ".";
-    const index hd = c_.head_dim;
+    const auto& L = f_.layer;
+    const index li = index(i), hd = c_.head_dim;
     if (s.has_attention) {
-      const std::string x = L_.pre_norm ? norm(h, p + L_.attn_norm) : h;
+      const std::string x = f_.pre_norm ? norm(h, L.attn_norm, li) : h;
       std::string q, k, v;
-      if (*L_.qkv) {
-        const std::string fused = p + L_.qkv;
-        q = linear_rows(x, fused, 0, s.heads * hd, true, ".q");
-        k = linear_rows(x, fused, s.heads * hd, s.kv_heads * hd, true, ".k");
-        v = linear_rows(x, fused, (s.heads + s.kv_heads) * hd, s.kv_heads * hd, true, ".v");
+      if (f_.fused_qkv()) {
+        const std::string fused = nn::role_name(L.qkv.name, li);
+        const bool b = io::has_bias(c_, L.qkv.bias);
+        q = linear_rows(x, fused, 0, s.heads * hd, b, ".q");
+        k = linear_rows(x, fused, s.heads * hd, s.kv_heads * hd, b, ".k");
+        v = linear_rows(x, fused, (s.heads + s.kv_heads) * hd, s.kv_heads * hd, b, ".v");
       } else {
-        q = linear(x, p + L_.q), k = linear(x, p + L_.k), v = linear(x, p + L_.v);
+        q = linear(x, L.q, li), k = linear(x, L.k, li), v = linear(x, L.v, li);
       }
-      const std::string a = linear(g_.attention(q, k, v, s.heads, s.kv_heads, hd, bias), p + L_.o);
-      h = L_.pre_norm ? g_.op("Add", {h, a}) : norm(g_.op("Add", {a, h}), p + L_.attn_norm);
+      const std::string a = linear(g_.attention(q, k, v, s.heads, s.kv_heads, hd, bias), L.o, li);
+      h = f_.pre_norm ? g_.op("Add", {h, a}) : norm(g_.op("Add", {a, h}), L.attn_norm, li);
     }
     if (s.has_mlp) {
-      const std::string x = L_.pre_norm ? norm(h, p + L_.mlp_norm) : h;
-      const std::string f = linear(g_.activation(linear(x, p + L_.up), nn::activation_from_name(c_.activation)), p + L_.down);
-      h = L_.pre_norm ? g_.op("Add", {h, f}) : norm(g_.op("Add", {f, h}), p + L_.mlp_norm);
+      const std::string x = f_.pre_norm ? norm(h, L.mlp_norm, li) : h;
+      const std::string f = linear(g_.activation(linear(x, L.up, li), nn::activation_from_name(c_.activation)), L.down, li);
+      h = f_.pre_norm ? g_.op("Add", {h, f}) : norm(g_.op("Add", {f, h}), L.mlp_norm, li);
     }
     return h;
   }
 
   // [B, D] rows of h [B, S, D]: the first token (encoders) or the last non-padding one (GPT-2)
   std::string pooled(const std::string& h) {
-    if (!L_.causal) return g_.op("Gather", {h, g_.int_scalar(0)}, {{"axis", std::int64_t(1)}});
+    if (!f_.causal) return g_.op("Gather", {h, g_.int_scalar(0)}, {{"axis", std::int64_t(1)}});
     std::string last;
     if (c_.pad_token_id >= 0) {  // largest position holding a non-padding id, 0 when none
       const std::string real = g_.op("Cast", {g_.op("Not", {g_.op("Equal", {"input_ids", g_.int_scalar(c_.pad_token_id)})})},
@@ -213,26 +181,25 @@ class onnx_export {
         return;
       case nn::head_kind::sequence_classification: {
         std::string x = pooled(h);
-        if (c_.family == io::family::bert) y = linear(g_.op("Tanh", {linear(x, "pooler.dense")}), "classifier");
-        else if (c_.family == io::family::roberta) y = linear(g_.op("Tanh", {linear(x, "classifier.dense")}), "classifier.out_proj");
-        else y = linear(x, "score", false);
+        if (f_.heads.pooler.present()) x = g_.op("Tanh", {linear(x, f_.heads.pooler)});
+        if (f_.heads.classifier_dense.present()) x = g_.op("Tanh", {linear(x, f_.heads.classifier_dense)});
+        y = linear(x, f_.heads.classifier);
         out_dims = {B, std::int64_t(c_.num_labels)};
         break;
       }
       case nn::head_kind::token_classification:
-        y = linear(h, "classifier");
+        y = linear(h, f_.heads.token_classifier);
         out_dims.push_back(std::int64_t(c_.num_labels));
         break;
       case nn::head_kind::masked_lm: {
-        const bool bert = c_.family == io::family::bert;
-        const std::string t = bert ? "cls.predictions.transform." : "lm_head.";
-        const std::string x = norm(g_.activation(linear(h, t + "dense"), act), t + (bert ? "LayerNorm" : "layer_norm"));
-        y = g_.op("Add", {g_.op("MatMul", {x, tied_output(L_.word)}), param(bert ? "cls.predictions.bias" : "lm_head.bias")});
+        const std::string x = norm(g_.activation(linear(h, f_.heads.mlm_dense), act), f_.heads.mlm_norm);
+        y = g_.op("Add", {g_.op("MatMul", {x, tied_output(nn::weight_name(f_.model.token_embedding))}), param(std::string(f_.heads.mlm_bias))});
         out_dims.push_back(std::int64_t(c_.vocab_size));
         break;
       }
       case nn::head_kind::causal_lm:
-        y = g_.op("MatMul", {h, tied_output(L_.word)});
+        y = c_.tie_word_embeddings || !f_.heads.lm_head.present() ? g_.op("MatMul", {h, tied_output(nn::weight_name(f_.model.token_embedding))})
+                                                                 : linear(h, f_.heads.lm_head);
         out_dims.push_back(std::int64_t(c_.vocab_size));
         break;
     }
@@ -243,7 +210,7 @@ class onnx_export {
   const Model& m_;
   const io::model_config& c_;
   onnx_builder g_;
-  onnx_layout L_{};
+  const nn::family_spec& f_ = c_.family.spec();
   std::string seq_;
 };
 }  // namespace detail
