@@ -47,6 +47,23 @@ struct distill_targets {
   std::vector<autodiff::var<T, B>> layers;  // distilled teacher layers, [token rows, D] each
 };
 
+// The teacher's outputs on one batch, computed now (one forward pass, not recorded).
+template <class Teacher, class T = typename Teacher::value_type, class B = typename Teacher::backend>
+distill_targets<T, B> teacher_targets(const Teacher& teacher, const data::batch& b, bool logits, bool layers) {
+  autodiff::no_record guard;
+  nn::forward_options fo;
+  fo.keep_layer_outputs = layers;
+  const auto t = teacher.forward(train::to_input(b), fo);
+  distill_targets<T, B> out;
+  if (logits) out.logits = select_rows(t.logits, logit_rows(t.logits, b));
+  if (layers) {
+    const auto tokens = real_token_rows(b);
+    for (index l : distilled_teacher_layers(index(t.layer_outputs.size()))) out.layers.push_back(select_rows(t.layer_outputs[std::size_t(l)], tokens));
+  }
+  return out;
+}
+
+// A frozen teacher's outputs over one data set, kept per example when they fit under a cap.
 template <class Teacher>
 class teacher_outputs {
  public:
@@ -59,21 +76,10 @@ class teacher_outputs {
 
   distill_targets<T, B> of(const data::batch& b) {
     if (caching_ && all_stored(b)) return assemble(b);
-    distill_targets<T, B> out;
-    const auto tokens = real_token_rows(b);
-    {
-      autodiff::no_record guard;
-      nn::forward_options fo;
-      fo.keep_layer_outputs = layers_;
-      const auto t = teacher_.forward(train::to_input(b), fo);
-      ++forwards_;
-      // one logit row per token or per sequence (the same thing for one-token batches)
-      if (b.seq_len > 1) per_token_ = t.logits.shape().rows() == b.batch_size * b.seq_len;
-      if (logits_) out.logits = select_rows(t.logits, logit_rows(t.logits, b));
-      if (layers_)
-        for (index l : distilled_teacher_layers(index(t.layer_outputs.size())))
-          out.layers.push_back(select_rows(t.layer_outputs[std::size_t(l)], tokens));
-    }
+    distill_targets<T, B> out = teacher_targets(teacher_, b, logits_, layers_);
+    ++forwards_;
+    // one logit row per token or per sequence (the same thing for one-token batches)
+    if (b.seq_len > 1 && out.logits.defined()) per_token_ = out.logits.shape().rows() == index(real_token_rows(b).size());
     if (!decided_) decide(out);
     if (caching_) store(b, out);
     return out;
