@@ -1,5 +1,5 @@
 #pragma once
-// Tiny random configurations of the four families and a synthetic classification set, shared by
+// Tiny random configurations of every family and a synthetic classification set, shared by
 // the training and pruning tests.
 #include <cstdint>
 #include <random>
@@ -18,9 +18,10 @@ inline vtrans::io::model_config tiny_config(const std::string& family, int num_l
   if (family == "gpt2") {
     j.update({{"n_embd", 16}, {"n_layer", layers}, {"n_head", 2}, {"n_inner", 32}, {"n_positions", 32}, {"resid_pdrop", dropout},
               {"pad_token_id", 0}});
-  } else if (family == "llama") {
+  } else if (family == "llama" || family == "qwen2" || family == "mistral") {
     j.update({{"hidden_size", 16}, {"intermediate_size", 24}, {"num_hidden_layers", layers}, {"num_attention_heads", 4},
               {"num_key_value_heads", 2}, {"max_position_embeddings", 32}, {"tie_word_embeddings", false}, {"pad_token_id", 0}});
+    if (family == "mistral") j["sliding_window"] = 6;  // shorter than most synthetic sequences
   } else {
     j.update({{"hidden_size", 16}, {"intermediate_size", 32}, {"num_hidden_layers", layers}, {"num_attention_heads", 2},
               {"max_position_embeddings", 40}, {"hidden_dropout_prob", dropout}, {"pad_token_id", family == "roberta" ? 1 : 0}});

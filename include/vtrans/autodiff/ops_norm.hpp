@@ -52,13 +52,12 @@ struct kept_units {
   T inv_count;
   explicit kept_units(const tensor<T, B>& keep) {
     const double count = B::dot(keep.numel(), keep.data(), static_cast<const T*>(nullptr));
-    require(count > 0, "norm over kept units", "no unit is kept");
     row = var<T, B>(keep.clone());
     tensor<T, B> r = keep.clone();
     r.reshape(shape{1, keep.numel()});
     column = var<T, B>(std::move(r));
     removed = add(scale(row, T(-1)), var<T, B>(tensor<T, B>::filled(shape{1}, T(1))));
-    inv_count = static_cast<T>(1.0 / count);
+    inv_count = static_cast<T>(count > 0 ? 1.0 / count : 0.0);  // none kept: every unit passes through
   }
   // 1 / sqrt(mean over kept units of v^2 + eps): [..., 1]
   var<T, B> rstd(const var<T, B>& v, double eps) const {

@@ -5,8 +5,9 @@
 //   adam_ascent  AdamW with a negative rate on both multipliers (CoFi). Adam moves lambda1 by
 //                about the rate every step whatever the size of the gap, so lambda1 winds up
 //                while the sparsity trails the ramp and the sparsity overshoots.
-//   settling     plain gradient ascent, lambda += rate * (s - t) and rate * (s - t)^2, so the
-//                multipliers move in proportion to the gap and stop when it closes.
+//   settling     lambda2 fixed (a spring towards the target) and lambda1 by plain gradient
+//                ascent, lambda1 += rate * (s - t), once the target has stopped moving: it moves
+//                in proportion to the gap and stops when the gap closes.
 #include <algorithm>
 #include <string>
 #include <utility>
@@ -36,12 +37,14 @@ class lagrangian {
                                     var_t(tensor<T, B>::filled(shape{1}, static_cast<T>(1.0 - target))));
     return autodiff::add(autodiff::mul(lambda1_, gap), autodiff::mul(lambda2_, autodiff::square(gap)));
   }
-  // After the backward pass of a loss that contains penalty(): one ascent step.
-  void step() {
+  // After the backward pass of a loss that contains penalty(): one ascent step. Settling
+  // multipliers integrate the gap only once the target has stopped moving (`target_fixed`): while
+  // the masks trail a moving target, lambda1 would wind up and overshoot (docs/method.md).
+  void step(bool target_fixed = true) {
     if (rule_ == masks::multiplier_rule::adam_ascent) {
       adam_.step();
     } else {
-      if (lambda1_.has_grad())
+      if (target_fixed && lambda1_.has_grad())
         lambda1_.value() = tensor<T, B>::filled(shape{1}, lambda1_.value().item() + static_cast<T>(rate_) * lambda1_.grad().item());
     }
     lambda1_.zero_grad();
@@ -58,10 +61,11 @@ class lagrangian {
   train::adamw<T, B> adam_;
 };
 
-// Target sparsity after `step` steps: final * min(1, step / warmup)
-inline double target_sparsity(double final_sparsity, std::int64_t step, std::int64_t warmup) {
+// Target sparsity after `step` steps: a line from `start` (CoFi: 0) to the final sparsity over
+// `warmup` steps, then the final sparsity.
+inline double target_sparsity(double final_sparsity, std::int64_t step, std::int64_t warmup, double start = 0.0) {
   if (warmup <= 0) return final_sparsity;
-  return final_sparsity * std::min(1.0, double(step) / double(warmup));
+  return start + (final_sparsity - start) * std::min(1.0, double(step) / double(warmup));
 }
 
 }  // namespace vtrans::prune

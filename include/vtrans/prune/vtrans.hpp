@@ -319,6 +319,9 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
     if (step < schedule) return false;
     return step >= cap || std::abs(expected_size() - limit) <= o.window * limit;
   };
+  // CoFi ramps the target from 0; settling multipliers ramp it from where the masks start, so
+  // that masks which start sparser than the budget are not first driven dense (docs/method.md)
+  const double ramp_start = loop.multipliers == masks::multiplier_rule::settling ? std::clamp(1.0 - expected_size() / full_size, 0.0, 1.0) : 0.0;
   std::int64_t step = 0;
   double last_loss = 0;
   for (std::uint64_t epoch = 0; !done(step); ++epoch)
@@ -337,7 +340,7 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
       });
       const auto expected = expected_cost(student, o.target.seq_len, o.target.count_embeddings);
       const V& size = o.target.on_flops() ? expected.flops : expected.params;
-      const double t = target_sparsity(final_sparsity, step, warmup);
+      const double t = target_sparsity(final_sparsity, step, warmup, ramp_start);
       loss = autodiff::add(loss, lag.penalty(size, full_size, t));
       const double lv = last_loss = double(loss.item());
       const double s_hat = 1.0 - double(size.item()) / full_size;
@@ -346,7 +349,7 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
       mask_opt.step();
       student.masks().after_step();
       if (!weight_params.empty()) weight_opt.step(1.0);
-      lag.step();
+      lag.step(step >= warmup);
       mask_opt.zero_grad();
       weight_opt.zero_grad();
       if (step % o.trajectory_every == 0) {
