@@ -177,11 +177,11 @@ json run_child(const child_options& c) {
   o.kind = prune::parse_variant(c.variant);
   o.target = prune::budget::parse("params=0.5");
   o.target.seq_len = c.seq;
-  auto mask_settings = masks::structure_options<masks::vib>::defaults();
-  mask_settings.hidden = mask_settings.heads = mask_settings.layers = mask_settings.intermediate = o.vib;
+  const masks::loop_settings loop = o.loop_for(masks::vib::loop_defaults());
   if (teacher.matrices() != nn::matrix_dtype::compute && o.kind != prune::variant::faster)
     throw std::invalid_argument("--dtype auto: 16-bit matrices are frozen, only the faster variant keeps them");
-  nn::transformer<Family, masks::vib, B, T> student(cfg, teacher.head(), nn::for_loading_t(teacher.matrices()), o.seed, mask_settings);
+  nn::transformer<Family, masks::vib, B, T> student(cfg, teacher.head(), nn::for_loading_t(teacher.matrices()), o.seed,
+                                                    masks::structure_options<masks::vib>::defaults());
   for (const auto& [name, p] : teacher.parameters()) student.assign(name, p.value().clone());
   student.share_frozen(teacher);
   r["matrices"] = teacher.matrices() == nn::matrix_dtype::compute ? "float32" : "16-bit";
@@ -192,23 +192,24 @@ json run_child(const child_options& c) {
   for (std::size_t i = 0; i < all_hidden.size(); ++i) all_hidden[i] = vtrans::index(i);
   P proj_w = prune::detail::identity_projection<T, B>(cfg.hidden_size, all_hidden);
   P proj_b(tensor<T, B>::zeros(shape{cfg.hidden_size}));
-  prune::lagrangian<T, B> lag;
+  prune::lagrangian<T, B> lag(loop.multipliers, loop.lambda_lr, loop.stiffness);
   auto mask_params = student.masks().parameters();
   std::vector<std::pair<std::string, P>> weight_params;
   if (o.kind != prune::variant::faster) weight_params = student.parameters();
-  train::adamw<T, B> mask_opt(mask_params, {o.lr_masks, 0.9, 0.999, 1e-8, 0.0});
+  train::adamw<T, B> mask_opt(mask_params, {loop.mask_lr, 0.9, 0.999, 1e-8, 0.0});
   train::adamw<T, B> weight_opt(weight_params, {o.lr_weights, 0.9, 0.999, 1e-8, 0.01}, {train::no_decay_group()});
-  train::adamw<T, B> lambda_opt(lag.parameters(), {-o.lr_lambda, 0.9, 0.999, 1e-8, 0.0});
   double loss_value = 0;
   auto step = [&](std::int64_t s) {
     nn::forward_options fo;
     fo.training = true;
     fo.dropout_seed = o.seed * 7919 + std::uint64_t(s);
     fo.mask_seed = o.seed * 104729 + std::uint64_t(s);
-    V loss = prune::detail::distill_loss(student, teacher, task, batch, fo, o.distill, V(proj_w), V(proj_b));
+    // the teacher runs every step (a cached teacher, prune/teacher_cache.hpp, would skip it)
+    const auto targets = prune::teacher_targets(teacher, batch, o.distill.kd_weight > 0, o.distill.layer_weight > 0);
+    V loss = prune::detail::distill_loss(student, targets, task, batch, fo, o.distill, V(proj_w), V(proj_b));
     student.masks().for_each([&](masks::structure, vtrans::index, const auto& u) {
-      if (o.kl_weight > 0 && u.size() > 0)
-        loss = autodiff::add(loss, autodiff::scale(u.regularizer(), static_cast<T>(o.kl_weight / double(u.size()))));
+      if (loop.regularizer_weight > 0 && u.size() > 0)
+        loss = autodiff::add(loss, autodiff::scale(u.regularizer(), static_cast<T>(loop.regularizer_weight / double(u.size()))));
     });
     const auto expected = prune::expected_cost(student, o.target.seq_len, o.target.count_embeddings);
     loss = autodiff::add(loss, lag.penalty(expected.params, full_size, prune::target_sparsity(final_sparsity, s, 100)));
@@ -218,10 +219,9 @@ json run_child(const child_options& c) {
     mask_opt.step();
     student.masks().after_step();
     if (!weight_params.empty()) weight_opt.step(1.0);
-    lambda_opt.step();
+    lag.step();
     mask_opt.zero_grad();
     weight_opt.zero_grad();
-    lambda_opt.zero_grad();
   };
   // ---- end of the loop body ----
 
@@ -437,8 +437,8 @@ int main(int argc, char** argv) {
       if (c.model.empty()) return bad_usage("--child needs --model DIR");
       const io::model_config cfg = io::load_config((fs::path(c.model) / "config.json").string());
       json r;
-      if (cfg.family == io::family(nn::bert::spec)) r = run_child<nn::bert>(c);
-      else if (cfg.family == io::family(nn::llama::spec)) r = run_child<nn::llama>(c);
+      if (cfg.family == nn::bert::id) r = run_child<nn::bert>(c);
+      else if (cfg.family == nn::llama::id) r = run_child<nn::llama>(c);
       else return bad_usage(c.model + ": the benchmark runs BERT and LLaMA checkpoints");
       r["threads"] = threads;
       std::fprintf(stderr, "%s: %s step %ld x %ld: %.2f s/step, %.0f minor faults in the last step, load %.1f s, peak RSS %.0f MiB (steps %.0f MiB)\n",

@@ -5,11 +5,15 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <optional>
+#include <set>
 
 #include "command.hpp"
 #include "task_data.hpp"
 #include "tokenizer_files.hpp"
 #include "vtrans/io/atomic_file.hpp"
+#include "vtrans/masks/policies.hpp"
 #include "vtrans/nn/load.hpp"
 #include "vtrans/prune/baselines.hpp"
 #include "vtrans/prune/export.hpp"
@@ -23,11 +27,38 @@ using namespace vtrans;
 namespace {
 
 struct prune_args {
-  std::string model, task, data, out, budget = "params=0.5", variant = "vtrans", masks = "vib", split = "test";
+  std::string model, task, data, out, budget = "params=0.5", variant = "vtrans", masks = "vib", split = "test", multipliers;
   prune::prune_options opt;
   bool no_embeddings = false, quiet = false;
   vtrans::index seq_len = 0;
 };
+
+std::string policy_names() {
+  std::string names;
+  masks::for_each_policy<masks::trained>([&](auto p) { names += (names.empty() ? "" : ", ") + std::string(decltype(p)::name()); });
+  return names;
+}
+
+// An option whose absence leaves the mask policy's default in place.
+template <class V>
+po::typed_value<V>* optional_value(std::optional<V>& target) {
+  return po::value<V>()->notifier([&target](const V& v) { target = v; });
+}
+
+// Every named setting of every trained mask policy, as --NAME (masks/policy.hpp).
+void add_policy_settings(po::options_description& opts, std::map<std::string, double>& values) {
+  std::set<std::string> seen;
+  masks::for_each_policy<masks::trained>([&](auto p) {
+    using P = decltype(p);
+    typename P::options probe{};
+    for (const auto& s : P::settings(probe)) {
+      if (!seen.insert(s.name).second) continue;
+      const std::string name = s.name;
+      opts.add_options()(s.name, po::value<double>()->notifier([&values, name](double v) { values[name] = v; }),
+                         (std::string(s.help) + " (default: the policy's)").c_str());
+    }
+  });
+}
 
 // One compiled pruning run for every family: the teacher's family comes from its config.
 int prune_model(const prune_args& a) {
@@ -47,18 +78,17 @@ int prune_model(const prune_args& a) {
   using dense_t = nn::transformer<Family, masks::none, cpu, float>;
   std::optional<prune::prune_result<dense_t>> r;
   std::string method;
-  if (a.masks == "vib") {
-    r.emplace(prune::vtrans_prune<masks::vib>(teacher, train.objective, train.sequences, col, o));
-    method = std::string(prune::variant_name(o.kind)) + "/vib";
-  } else if (a.masks == "hard_concrete") {
-    r.emplace(prune::vtrans_prune<masks::hard_concrete>(teacher, train.objective, train.sequences, col, o));
-    method = std::string(prune::variant_name(o.kind)) + "/hard_concrete";
-  } else if (a.masks == "magnitude" || a.masks == "random") {
+  const bool trained = masks::with_policy<masks::trained>(a.masks, [&](auto policy) {
+    using P = decltype(policy);
+    r.emplace(prune::vtrans_prune<P>(teacher, train.objective, train.sequences, col, o));
+    method = std::string(prune::variant_name(o.kind)) + "/" + P::name();
+  });
+  if (!trained && (a.masks == "magnitude" || a.masks == "random")) {
     const auto kind = a.masks == "magnitude" ? prune::baseline::magnitude : prune::baseline::random;
     r.emplace(prune::baseline_prune(teacher, kind, train.objective, train.sequences, col, o));
     method = a.masks;
-  } else {
-    throw std::invalid_argument("--masks must be vib, hard_concrete, magnitude or random, not \"" + a.masks + "\"");
+  } else if (!trained) {
+    throw std::invalid_argument("--masks must be " + policy_names() + ", magnitude or random, not \"" + a.masks + "\"");
   }
 
   fs::create_directories(a.out);
@@ -66,7 +96,10 @@ int prune_model(const prune_args& a) {
   cli::copy_tokenizer_files(a.model, a.out, {"training_args.json"});  // as usable as the teacher's folder
 
   // metric of both models on the evaluation split, latency on a batch of full-length inputs
-  const auto metric_of = [&](const std::string& dir) { return cli::evaluate_task(dir, a.task, a.data, a.split, 64, 0, false, false, true); };
+  const auto metric_of = [&](const std::string& dir) {
+    if (a.split == "none") return std::map<std::string, double>{{"none", 0.0}};
+    return cli::evaluate_task(dir, a.task, a.data, a.split, 64, 0, false, false, true);
+  };
   const auto mt = metric_of(a.model), mp = metric_of(a.out);
   const std::string metric_name = mt.count("accuracy") ? "accuracy" : mt.count("perplexity") ? "perplexity" : mt.begin()->first;
   nn::batch_input in;
@@ -97,31 +130,41 @@ int run(int argc, char** argv) {
     ("data", po::value(&a.data)->required(), "the task's data (Brown corpus folder, GLUE task folder, or file)")
     ("budget", po::value(&a.budget)->default_value(a.budget), "params=FRACTION kept (e.g. 0.3), params=COUNT (e.g. 30M) or flops=FRACTION")
     ("variant", po::value(&a.variant)->default_value(a.variant), "vtrans (masks + weights, all data), fast (a data fraction), faster (masks only, weights frozen)")
-    ("masks", po::value(&a.masks)->default_value(a.masks), "vib (VTrans), hard_concrete (CoFi), magnitude or random (baselines)")
+    ("masks", po::value(&a.masks)->default_value(a.masks), ("mask policy: " + policy_names() + " (VTrans, CoFi), or the baselines magnitude and random").c_str())
     ("out", po::value(&a.out)->required(), "folder for the pruned model and its reports")
-    ("split", po::value(&a.split)->default_value(a.split), "split the metric is reported on")
-    ("prune-steps", po::value(&o.prune_steps)->default_value(o.prune_steps), "mask-training steps")
-    ("max-extra-steps", po::value(&o.max_extra_steps)->default_value(o.max_extra_steps), "keep pruning up to this many more steps while the expected size misses the target")
-    ("finetune-steps", po::value(&o.finetune_steps)->default_value(o.finetune_steps), "fine-tuning steps after compaction (-1: 300, or 0 for --variant faster, which trains masks only)")
+    ("split", po::value(&a.split)->default_value(a.split), "split the metric is reported on (none: no evaluation)")
+    ("prune-epochs", po::value(&o.prune_epochs)->default_value(o.prune_epochs), "pruning schedule in epochs over the pruning set")
+    ("prune-steps", po::value(&o.prune_steps)->default_value(o.prune_steps), "pruning schedule in steps instead (-1: use --prune-epochs)")
+    ("window", po::value(&o.window)->default_value(o.window), "pruning stops once the expected size is within this fraction of the budget")
+    ("max-extra", po::value(&o.max_extra)->default_value(o.max_extra), "outside the window, prune at most this many schedules more")
+    ("max-extra-steps", po::value(&o.max_extra_steps)->default_value(o.max_extra_steps), "the same cap in steps (-1: use --max-extra)")
+    ("finetune-epochs", po::value(&o.finetune_epochs)->default_value(o.finetune_epochs), "fine-tuning epochs after compaction (--variant faster: none)")
+    ("finetune-steps", po::value(&o.finetune_steps)->default_value(o.finetune_steps), "fine-tuning steps instead (-1: use --finetune-epochs; faster fine-tunes only when given)")
     ("batch-size", po::value(&o.batch_size)->default_value(o.batch_size), "sequences per step")
     ("lr", po::value(&o.lr_weights)->default_value(o.lr_weights), "weight learning rate (pruning and fine-tuning)")
-    ("mask-lr", po::value(&o.lr_masks)->default_value(o.lr_masks), "mask learning rate")
-    ("lambda-lr", po::value(&o.lr_lambda)->default_value(o.lr_lambda), "learning rate of the Lagrange multipliers (gradient ascent)")
-    ("keep-temperature", po::value(&o.vib.keep_temperature)->default_value(o.vib.keep_temperature), "VIB: beta in P(keep) = sigmoid(beta log alpha), the size estimate the budget acts on")
-    ("kl-weight", po::value(&o.kl_weight)->default_value(o.kl_weight), "weight of the VIB KL term (per structure, per unit)")
-    ("warmup", po::value(&o.lagrangian_warmup)->default_value(o.lagrangian_warmup), "fraction of pruning steps over which the target sparsity ramps up")
+    ("mask-lr", optional_value(o.lr_masks), "mask learning rate (default: the mask policy's)")
+    ("lambda-lr", optional_value(o.lr_lambda), "learning rate of the Lagrange multipliers (default: the mask policy's)")
+    ("multipliers", po::value(&a.multipliers), "how the multipliers learn: settling or adam (default: the mask policy's; CoFi adam)")
+    ("stiffness", optional_value(o.stiffness), "settling multipliers: the fixed lambda2 (default: the mask policy's)")
+    ("warmup", optional_value(o.lagrangian_warmup), "fraction of the pruning schedule over which the target ramps up (default: the mask policy's)")
+    ("regularizer-weight", optional_value(o.regularizer_weight), "weight of the masks' regulariser (VIB's KL), per structure and unit (default: the policy's)")
     ("kd-weight", po::value(&o.distill.kd_weight)->default_value(o.distill.kd_weight), "logit distillation weight")
     ("temperature", po::value(&o.distill.temperature)->default_value(o.distill.temperature), "distillation temperature")
     ("task-weight", po::value(&o.distill.task_weight)->default_value(o.distill.task_weight), "weight of the task's own loss")
     ("layer-weight", po::value(&o.distill.layer_weight)->default_value(o.distill.layer_weight), "layer distillation weight (CoFi matching)")
-    ("data-fraction", po::value(&o.data_fraction)->default_value(o.data_fraction), "fraction of the training data for --variant fast")
+    ("data-fraction", po::value(&o.data_fraction)->default_value(o.data_fraction), "fraction of the training data pruned on by --variant fast and faster")
+    ("teacher-cache-mb", po::value(&o.teacher_cache_mb)->default_value(o.teacher_cache_mb), "host memory for the teacher's outputs, computed once per example (0: off)")
     ("round-to", po::value(&o.selection.round_to)->default_value(o.selection.round_to), "round hidden and FFN widths to a multiple (8, 64, 128)")
     ("seq-len", po::value(&a.seq_len)->default_value(0), "sequence length for FLOPs (default: the model's training length)")
     ("no-embeddings", po::bool_switch(&a.no_embeddings), "leave embedding tables out of the parameter count (CoFi's convention)")
     ("seed", po::value(&o.seed)->default_value(o.seed), "random seed")
     ("quiet", po::bool_switch(&a.quiet), "no progress output");
+  add_policy_settings(opts, o.mask_settings);
   po::variables_map vm;
   if (!cli::parse_options(argc, argv, opts, vm)) return 0;
+  if (a.multipliers == "adam") o.multipliers = masks::multiplier_rule::adam_ascent;
+  else if (a.multipliers == "settling") o.multipliers = masks::multiplier_rule::settling;
+  else if (!a.multipliers.empty()) throw std::invalid_argument("--multipliers must be settling or adam, not \"" + a.multipliers + "\"");
   return prune_model(a);
 }
 

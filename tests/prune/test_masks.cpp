@@ -1,6 +1,7 @@
 // Mask policies against hand-computed values.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "support/backends.hpp"
@@ -76,4 +77,34 @@ TEST_CASE_TEMPLATE("mask noise: whole Box-Muller pairs at any offset, standard n
   CHECK(std::abs(mean) < 0.01);
   CHECK(var == doctest::Approx(1.0).epsilon(0.01));
   CHECK(std::abs(odd_even) < 0.01);
+}
+
+TEST_CASE_TEMPLATE("hard-concrete masks draw one sample per unit and step, shared by every call of the step", B, VTRANS_TEST_BACKENDS) {
+  masks::hard_concrete::unit<double, B> u(6, 11), v(6, 12);
+  const auto a = u.sample(4, 7, 0).value().to_host();
+  REQUIRE(a.size() == 6);  // one value per unit, broadcast over the tokens
+  CHECK(u.sample(9, 7, 1234).value().to_host() == a);  // another call of the same step
+  CHECK(u.sample(4, 8, 0).value().to_host() != a);     // the next step
+  CHECK(v.sample(4, 7, 0).value().to_host() != a);     // another structure
+  // the sample follows CoFi's formula for its own uniform draw
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double w = 1e-6 + (1 - 2e-6) * math::uniform(math::mix64(7 ^ 11), i);
+    const double s = 1 / (1 + std::exp(-(std::log(w) - std::log(1 - w) + u.score()[i]) / (2.0 / 3.0)));
+    CHECK(a[i] == doctest::Approx(std::clamp(s * 1.2 - 0.1, 0.0, 1.0)));
+  }
+}
+
+TEST_CASE("a policy's named settings reach every structure; unknown names are refused with the known ones") {
+  auto vib = masks::structure_options<masks::vib>::defaults();
+  vib.apply({{"keep-temperature", 3.0}, {"init-log-var", -5.0}});
+  for (const auto* o : {&vib.hidden, &vib.heads, &vib.layers, &vib.intermediate}) {
+    CHECK(o->keep_temperature == 3.0);
+    CHECK(o->init_log_var == -5.0);
+  }
+  auto hc = masks::structure_options<masks::hard_concrete>::defaults();
+  CHECK(hc.heads.init_log_alpha == 10.0);  // CoFi's defaults come from the policy
+  CHECK(hc.intermediate.init_log_alpha == 0.0);
+  CHECK_THROWS_WITH_AS(hc.apply({{"keep-temperature", 3.0}}), doctest::Contains("concrete-temperature"), std::invalid_argument);
+  CHECK(masks::vib::loop_defaults().multipliers == masks::multiplier_rule::settling);
+  CHECK(masks::hard_concrete::loop_defaults().multipliers == masks::multiplier_rule::adam_ascent);
 }

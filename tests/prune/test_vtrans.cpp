@@ -190,7 +190,7 @@ TEST_CASE("selection ranks units only within their structure and keeps each stru
   CHECK(r.threshold_size == doctest::Approx(full.params));
   CHECK(r.final_size <= 0.5 * full.params);
   CHECK(r.final_size >= 0.49 * full.params);
-  INFO("scale " << r.scale << " added " << r.added_by_rank << " removed " << r.removed_by_rank);
+  INFO("scale " << r.scale << " flipped " << r.flipped_units);
   CHECK(r.scale > 0.5);
   CHECK(r.scale < 1.0);
   auto kept = [](const auto& u) { vtrans::index n = 0; for (bool k : u.keep()) n += k; return n; };

@@ -1,6 +1,6 @@
 #pragma once
-// Tiny random configurations of the four families and a synthetic classification set, shared by
-// the training tests.
+// Tiny random configurations of every family and a synthetic classification set, shared by
+// the training and pruning tests.
 #include <cstdint>
 #include <random>
 #include <string>
@@ -13,16 +13,17 @@
 
 namespace vtrans_test {
 
-inline vtrans::io::model_config tiny_config(const std::string& family, int num_labels = 2, double dropout = 0.0) {
+inline vtrans::io::model_config tiny_config(const std::string& family, int num_labels = 2, double dropout = 0.0, int layers = 2) {
   nlohmann::json j{{"model_type", family}, {"vocab_size", 40}, {"num_labels", num_labels}};
   if (family == "gpt2") {
-    j.update({{"n_embd", 16}, {"n_layer", 2}, {"n_head", 2}, {"n_inner", 32}, {"n_positions", 32}, {"resid_pdrop", dropout},
+    j.update({{"n_embd", 16}, {"n_layer", layers}, {"n_head", 2}, {"n_inner", 32}, {"n_positions", 32}, {"resid_pdrop", dropout},
               {"pad_token_id", 0}});
-  } else if (family == "llama") {
-    j.update({{"hidden_size", 16}, {"intermediate_size", 24}, {"num_hidden_layers", 2}, {"num_attention_heads", 4},
+  } else if (family == "llama" || family == "qwen2" || family == "mistral") {
+    j.update({{"hidden_size", 16}, {"intermediate_size", 24}, {"num_hidden_layers", layers}, {"num_attention_heads", 4},
               {"num_key_value_heads", 2}, {"max_position_embeddings", 32}, {"tie_word_embeddings", false}, {"pad_token_id", 0}});
+    if (family == "mistral") j["sliding_window"] = 6;  // shorter than most synthetic sequences
   } else {
-    j.update({{"hidden_size", 16}, {"intermediate_size", 32}, {"num_hidden_layers", 2}, {"num_attention_heads", 2},
+    j.update({{"hidden_size", 16}, {"intermediate_size", 32}, {"num_hidden_layers", layers}, {"num_attention_heads", 2},
               {"max_position_embeddings", 40}, {"hidden_dropout_prob", dropout}, {"pad_token_id", family == "roberta" ? 1 : 0}});
   }
   return vtrans::io::parse_config(j, "tiny " + family);

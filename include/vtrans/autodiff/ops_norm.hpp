@@ -40,22 +40,24 @@ var<T, B> rms_norm(const var<T, B>& x, const var<T, B>& gamma, double eps) {
   });
 }
 
-// Normalisation over a subset of the last axis: statistics over the units where keep = 1, output 0
-// elsewhere. A pruned model (hidden units removed) and the masked model it came from then agree.
-// keep: [cols] of 0/1 values (a constant).
+// Normalisation over a subset of the last axis: statistics over the units where keep = 1, which
+// are normalised (and scaled, shifted); the other units pass through unchanged, as in the VTrans
+// authors' code, so that during training the task's gradient still reaches the masks of removed
+// hidden units and can bring them back. Where removed units are 0 (deterministic hidden masks),
+// a pruned model and the masked model it came from agree. keep: [cols] of 0/1 values (a constant).
 namespace detail {
 template <class T, class B>
 struct kept_units {
-  var<T, B> row, column;  // keep as [cols] and as a [1, cols] reducer
+  var<T, B> row, removed, column;  // keep and 1 - keep as [cols], keep as a [1, cols] reducer
   T inv_count;
   explicit kept_units(const tensor<T, B>& keep) {
     const double count = B::dot(keep.numel(), keep.data(), static_cast<const T*>(nullptr));
-    require(count > 0, "norm over kept units", "no unit is kept");
     row = var<T, B>(keep.clone());
     tensor<T, B> r = keep.clone();
     r.reshape(shape{1, keep.numel()});
     column = var<T, B>(std::move(r));
-    inv_count = static_cast<T>(1.0 / count);
+    removed = add(scale(row, T(-1)), var<T, B>(tensor<T, B>::filled(shape{1}, T(1))));
+    inv_count = static_cast<T>(count > 0 ? 1.0 / count : 0.0);  // none kept: every unit passes through
   }
   // 1 / sqrt(mean over kept units of v^2 + eps): [..., 1]
   var<T, B> rstd(const var<T, B>& v, double eps) const {
@@ -63,6 +65,8 @@ struct kept_units {
     const var<T, B> e(tensor<T, B>::filled(shape{1}, static_cast<T>(eps)));
     return exp(scale(log(add(ms, e)), T(-0.5)));
   }
+  // y on kept units, x on the others
+  var<T, B> merge(const var<T, B>& y, const var<T, B>& x) const { return add(mul(y, row), mul(x, removed)); }
 };
 }  // namespace detail
 
@@ -75,7 +79,7 @@ var<T, B> layer_norm_kept(const var<T, B>& x, const tensor<T, B>& keep, const va
   var<T, B> y = mul(centred, k.rstd(centred, eps));
   if (gamma.defined()) y = mul(y, gamma);
   if (beta.defined()) y = add(y, beta);
-  return mul(y, k.row);
+  return k.merge(y, x);
 }
 
 template <class T, class B>
@@ -85,7 +89,7 @@ var<T, B> rms_norm_kept(const var<T, B>& x, const tensor<T, B>& keep, const var<
   const var<T, B> kept = mul(x, k.row);
   var<T, B> y = mul(kept, k.rstd(kept, eps));
   if (gamma.defined()) y = mul(y, gamma);
-  return y;
+  return k.merge(y, x);
 }
 
 }  // namespace vtrans::autodiff

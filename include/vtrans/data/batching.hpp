@@ -140,6 +140,9 @@ class data_loader {
 
   std::size_t size() const { return data_.size(); }
   const std::vector<sequence>& data() const { return data_; }
+  // Tokens of each example after truncation, by dataset position (a batch's `indices`): the
+  // identity under which per-example results (a fixed teacher's outputs) are kept.
+  const std::vector<std::size_t>& lengths() const { return lengths_; }
   const batch_plan_options& plan_options() const { return plan_; }
 
   std::size_t batches_per_epoch() const {

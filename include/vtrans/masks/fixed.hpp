@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "vtrans/autodiff/autodiff.hpp"
+#include "vtrans/masks/policy.hpp"
 
 namespace vtrans::masks {
 
@@ -11,6 +12,9 @@ struct fixed {
   static constexpr bool active = true;
   static const char* name() { return "fixed"; }
   struct options {};
+  static options defaults(structure) { return {}; }
+  static std::vector<setting> settings(options&) { return {}; }
+  static loop_settings loop_defaults() { return {}; }  // nothing is trained
 
   template <class T, class B>
   class unit {

@@ -1,13 +1,15 @@
 #pragma once
 // CoFi's L0 masks (Louizos et al. hard concrete), the published baseline: per unit a log alpha;
 // training samples z = clamp(sigmoid((log u - log(1 - u) + log alpha) / beta) * (r - l) + l, 0, 1)
-// with u ~ U(0, 1); P(z != 0) = sigmoid(log alpha - beta * log(-l / r)) drives the expected size.
+// with u ~ U(0, 1), one sample per unit and step (CoFi draws one mask per forward pass and uses it
+// for every token); P(z != 0) = sigmoid(log alpha - beta * log(-l / r)) drives the expected size.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <optional>
 
 #include "vtrans/autodiff/autodiff.hpp"
+#include "vtrans/masks/policy.hpp"
 #include "vtrans/tensor/math.hpp"
 
 namespace vtrans::masks {
@@ -22,6 +24,28 @@ struct hard_concrete {
     double init_log_alpha = 0.0, init_std = 0.01;  // CoFi: 0 (drop rate 0.5) for hidden/FFN units, 10 for heads/layers
     double clamp_min = std::log(0.01), clamp_max = std::log(100.0);
   };
+  // heads and whole sub-layers start nearly on (log alpha 10), neurons and hidden units at drop
+  // rate 0.5 (log alpha 0)
+  static options defaults(structure s) {
+    options o;
+    if (s == structure::heads || s == structure::attention || s == structure::mlp) o.init_log_alpha = 10.0;
+    return o;
+  }
+  static std::vector<setting> settings(options& o) {
+    return {{"concrete-temperature", "hard concrete: beta of the stretched sigmoid (CoFi 2/3)", &o.temperature},
+            {"init-log-alpha", "hard concrete: initial log alpha of every structure (CoFi: 10 heads and layers, 0 the rest)", &o.init_log_alpha}};
+  }
+  // CoFi's script: masks and multipliers at rate 0.01, multipliers by AdamW ascent, the target
+  // ramped over the first 2 of 20 pruning epochs (large GLUE tasks), no regulariser
+  static loop_settings loop_defaults() {
+    loop_settings s;
+    s.mask_lr = 0.01;
+    s.lambda_lr = 0.01;
+    s.lagrangian_warmup = 0.1;
+    s.regularizer_weight = 0.0;
+    s.multipliers = multiplier_rule::adam_ascent;
+    return s;
+  }
 
   template <class T, class B>
   class unit {
@@ -29,7 +53,7 @@ struct hard_concrete {
     using var_t = autodiff::var<T, B>;
     using param_t = autodiff::param<T, B>;
 
-    unit(index n, std::uint64_t seed, options opt = {}) : n_(n), opt_(opt) {
+    unit(index n, std::uint64_t seed, options opt = {}) : n_(n), seed_(seed), opt_(opt) {
       std::vector<T> a(static_cast<std::size_t>(n));
       for (index i = 0; i < n; ++i) a[std::size_t(i)] = static_cast<T>(opt.init_log_alpha + opt.init_std * math::normal(seed, std::uint64_t(i)));
       log_alpha_ = param_t(tensor<T, B>::from_host(shape{n}, a));
@@ -38,13 +62,16 @@ struct hard_concrete {
     index size() const { return n_; }
     std::vector<param_t> parameters() const { return {log_alpha_}; }
 
-    var_t sample(index rows, std::uint64_t seed, std::uint64_t offset) const {
-      std::vector<T> logit(std::size_t(rows * n_));
+    // One z per unit for the whole step ([n], broadcast over rows): the same for every call with
+    // the same step seed, whatever the rows and the offset of the call.
+    var_t sample(index /*rows*/, std::uint64_t seed, std::uint64_t /*offset*/) const {
+      const std::uint64_t stream = math::mix64(seed ^ seed_);
+      std::vector<T> logit(static_cast<std::size_t>(n_));
       for (std::size_t i = 0; i < logit.size(); ++i) {
-        const double u = 1e-6 + (1 - 2e-6) * math::uniform(seed, offset + i);
+        const double u = 1e-6 + (1 - 2e-6) * math::uniform(stream, i);
         logit[i] = static_cast<T>(std::log(u) - std::log(1 - u));
       }
-      const var_t noise(tensor<T, B>::from_host(shape{rows, n_}, logit));
+      const var_t noise(tensor<T, B>::from_host(shape{n_}, logit));
       const var_t s = autodiff::sigmoid(autodiff::scale(autodiff::add(noise, log_alpha_), static_cast<T>(1.0 / opt_.temperature)));
       const var_t stretched = autodiff::add(autodiff::scale(s, static_cast<T>(opt_.limit_right - opt_.limit_left)),
                                             constant(static_cast<T>(opt_.limit_left)));
@@ -103,6 +130,7 @@ struct hard_concrete {
    private:
     static var_t constant(T v) { return var_t(tensor<T, B>::filled(shape{1}, v)); }
     index n_;
+    std::uint64_t seed_;
     options opt_;
     param_t log_alpha_;
     std::optional<std::vector<bool>> forced_;

@@ -5,39 +5,41 @@
 //   attention      [L]            whole attention sub-layers
 //   intermediate[l][I_l]          FFN neurons of layer l
 //   mlp            [L]            whole FFN sub-layers
+#include <map>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "vtrans/io/model_config.hpp"
-#include "vtrans/masks/fixed.hpp"
-#include "vtrans/masks/hard_concrete.hpp"
+#include "vtrans/masks/policies.hpp"  // the library's policies, for anyone who builds a masked model
 #include "vtrans/masks/policy.hpp"
-#include "vtrans/masks/vib.hpp"
 
 namespace vtrans::masks {
 
-enum class structure { hidden, heads, attention, intermediate, mlp };
-inline const char* structure_name(structure s) {
-  switch (s) {
-    case structure::hidden: return "hidden";
-    case structure::heads: return "heads";
-    case structure::attention: return "attention";
-    case structure::intermediate: return "intermediate";
-    case structure::mlp: return "mlp";
-  }
-  return "?";
-}
-
-// Policy options for each structure; hard-concrete masks start heads and whole sub-layers
-// nearly on (log alpha 10) and neurons/hidden dims at drop rate 0.5 (method.md, CoFi).
+// Policy options for each structure, from the policy's own defaults.
 template <class Policy>
 struct structure_options {
   typename Policy::options hidden{}, heads{}, layers{}, intermediate{};
   static structure_options defaults() {
-    structure_options o;
-    if constexpr (std::is_same_v<Policy, hard_concrete>) o.heads.init_log_alpha = o.layers.init_log_alpha = 10.0;
-    return o;
+    return {Policy::defaults(structure::hidden), Policy::defaults(structure::heads), Policy::defaults(structure::attention),
+            Policy::defaults(structure::intermediate)};
+  }
+  // Sets named settings (Policy::settings) in every structure's options; unknown names throw.
+  void apply(const std::map<std::string, double>& values) {
+    for (const auto& [name, value] : values) {
+      bool found = false;
+      for (auto* o : {&hidden, &heads, &layers, &intermediate})
+        for (const auto& s : Policy::settings(*o))
+          if (name == s.name) *s.value = value, found = true;
+      if (!found) {
+        std::string known;
+        typename Policy::options probe{};
+        for (const auto& s : Policy::settings(probe)) known += std::string(known.empty() ? "" : ", ") + s.name;
+        throw std::invalid_argument(std::string("mask setting \"") + name + "\" is not one of " + Policy::name() + "'s (" +
+                                    (known.empty() ? "none" : known) + ")");
+      }
+    }
   }
 };
 

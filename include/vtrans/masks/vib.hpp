@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "vtrans/autodiff/autodiff.hpp"
+#include "vtrans/masks/policy.hpp"
 #include "vtrans/tensor/math.hpp"
 
 namespace vtrans::masks {
@@ -23,6 +24,26 @@ struct vib {
     double init_mu = 1.0, init_mu_std = 0.01;
     double init_log_var = -9.0, init_log_var_std = 0.01;
   };
+  static options defaults(structure) { return {}; }
+  static std::vector<setting> settings(options& o) {
+    return {{"keep-temperature", "VIB: beta in P(keep) = sigmoid(beta log alpha), the size estimate the budget acts on", &o.keep_temperature},
+            {"init-mu", "VIB: initial mask mean", &o.init_mu},
+            {"init-log-var", "VIB: initial mask log-variance (-9: every unit kept with z close to mu)", &o.init_log_var}};
+  }
+  // mask rate 0.05 (TVA-Prune: 0.05-0.1; at 0.1 the expected size of a 12-layer model jitters
+  // by 2-4% around the target, docs/method.md); the KL weight, the ramp and the settling multipliers
+  // (lambda1 by gradient ascent at rate 100, lambda2 fixed at 1000) are ours, measured in
+  // docs/method.md
+  static loop_settings loop_defaults() {
+    loop_settings s;
+    s.mask_lr = 0.05;
+    s.lambda_lr = 100;
+    s.stiffness = 1000;
+    s.lagrangian_warmup = 0.5;
+    s.regularizer_weight = 0.01;
+    s.multipliers = multiplier_rule::settling;
+    return s;
+  }
 
   template <class T, class B>
   class unit {

@@ -1,8 +1,8 @@
 #pragma once
 // Baselines at the same budget: structured magnitude pruning (units ranked by the L2 norm of the
 // weights that read or write them) and random pruning. Every structure keeps the same fraction of
-// its units (found by bisection so that the exact size meets the budget), then the model is
-// compacted and fine-tuned exactly as VTrans's is.
+// its units (found by bisection so that the exact size meets the budget); selection, compaction
+// and fine-tuning are VTrans's own (select_compact_finetune).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -105,28 +105,18 @@ prune_result<nn::transformer<Family, masks::none, B, T>> baseline_prune(const nn
     const auto c = predicted_cost(student, o.target.seq_len, o.target.count_embeddings);
     return o.target.on_flops() ? c.flops : c.params;
   };
-  double lo = 0, hi = 1;  // largest uniform fraction that fits
+  double lo = 0, hi = 1;  // largest uniform fraction that fits: the baseline's decision
   for (int it = 0; it < 40; ++it) {
     const double mid = 0.5 * (lo + hi);
     (apply(mid) <= limit ? lo : hi) = mid;
   }
   apply(lo);
 
-  prune_result<nn::transformer<Family, masks::none, B, T>> result{nn::transformer<Family, masks::none, B, T>(teacher.config(), teacher.head()), {}, {}, {}, {}, {}, {}, train_set.size(), 0};
+  prune_result<nn::transformer<Family, masks::none, B, T>> result(nn::transformer<Family, masks::none, B, T>(teacher.config(), teacher.head()));
   result.full = full;
-  result.times.select_s = detail::seconds_since(t0);
-  t0 = std::chrono::steady_clock::now();
-  result.kept = kept_of(student);
-  result.model = compact(student);
-  result.times.compact_s = detail::seconds_since(t0);
-  result.pruned = exact_cost(result.model.config(), result.model.head(), o.target.seq_len, o.target.count_embeddings);
-  t0 = std::chrono::steady_clock::now();
-  data::batch_plan_options plan;
-  plan.batch_size = o.batch_size;
-  plan.seed = o.seed;
-  finetune(result.model, teacher, task, data::data_loader(train_set, plan, collate), o, o.finetune_steps_for(variant::vtrans),
-           result.kept.hidden);
-  result.times.finetune_s = detail::seconds_since(t0);
+  result.pruning_examples = train_set.size();
+  result.times.prune_s = detail::seconds_since(t0);  // scoring
+  select_compact_finetune(student, teacher, task, train_set, collate, o, variant::vtrans, result);
   return result;
 }
 

@@ -43,24 +43,24 @@ inline std::vector<index> match_layers(const std::vector<std::vector<double>>& m
   return match;
 }
 
-// Sum over the chosen teacher layers of MSE(teacher_j, student_m(j) W^T + b).
+// Sum over the distilled teacher layers (distilled_teacher_layers(), in that order) of
+// MSE(teacher_j, student_m(j) W^T + b), all as [rows, D] on the same rows.
 template <class T, class B>
 autodiff::var<T, B> layer_distillation(const std::vector<autodiff::var<T, B>>& teacher_layers, const std::vector<autodiff::var<T, B>>& student_layers,
                                        const autodiff::var<T, B>& proj_w, const autodiff::var<T, B>& proj_b) {
   using V = autodiff::var<T, B>;
-  const auto chosen = distilled_teacher_layers(index(teacher_layers.size()));
-  std::vector<std::vector<double>> mse(chosen.size(), std::vector<double>(student_layers.size(), 0.0));
+  std::vector<std::vector<double>> mse(teacher_layers.size(), std::vector<double>(student_layers.size(), 0.0));
   {
     autodiff::no_record guard;
     for (std::size_t m = 0; m < student_layers.size(); ++m) {
       const V p = autodiff::linear(student_layers[m], proj_w, proj_b);
-      for (std::size_t j = 0; j < chosen.size(); ++j) mse[j][m] = double(autodiff::mse(p, teacher_layers[std::size_t(chosen[j])]).item());
+      for (std::size_t j = 0; j < teacher_layers.size(); ++j) mse[j][m] = double(autodiff::mse(p, teacher_layers[j]).item());
     }
   }
   const auto match = match_layers(mse);
   V total;
-  for (std::size_t j = 0; j < chosen.size(); ++j) {
-    const V term = autodiff::mse(autodiff::linear(student_layers[std::size_t(match[j])], proj_w, proj_b), teacher_layers[std::size_t(chosen[j])]);
+  for (std::size_t j = 0; j < teacher_layers.size(); ++j) {
+    const V term = autodiff::mse(autodiff::linear(student_layers[std::size_t(match[j])], proj_w, proj_b), teacher_layers[j]);
     total = total.defined() ? autodiff::add(total, term) : term;
   }
   return total;

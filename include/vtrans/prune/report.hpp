@@ -69,10 +69,16 @@ nlohmann::json report_json(const run_summary& s, const Teacher& teacher, const p
           {"seconds", {{"prune", r.times.prune_s}, {"select", r.times.select_s}, {"compact", r.times.compact_s},
                        {"finetune", r.times.finetune_s}, {"total", r.times.compression_s()}}},
           {"selection", {{"threshold_size", r.selection.threshold_size}, {"final_size", r.selection.final_size},
-                         {"removed_by_rank", r.selection.removed_by_rank}, {"added_by_rank", r.selection.added_by_rank},
+                         {"flipped_units", r.selection.flipped_units}, {"flipped_param_fraction", r.selection.flipped_param_fraction},
                          {"count_scale", r.selection.scale}}},
           {"pruning_examples", r.pruning_examples},
+          {"schedule_steps", r.schedule_steps},
           {"pruning_steps", r.pruning_steps},
+          {"stopped_in_window", r.stopped_in_window},
+          {"final_expected_sparsity", r.final_expected_sparsity},
+          {"teacher_forwards", r.teacher_forwards},
+          {"teacher_cached", r.teacher_cached},
+          {"finetune_steps", r.finetune_steps},
           {"trajectory", traj}};
 }
 
@@ -98,6 +104,9 @@ inline std::string report_markdown(const nlohmann::json& j) {
   md << "Time per phase (s): pruning " << fixed(j["seconds"]["prune"], 1) << ", selection " << fixed(j["seconds"]["select"], 2)
      << ", compaction " << fixed(j["seconds"]["compact"], 2) << ", fine-tuning " << fixed(j["seconds"]["finetune"], 1) << "; total "
      << fixed(j["seconds"]["total"], 1) << ".\n\n";
+  if (j.contains("selection") && j["selection"].contains("flipped_units"))
+    md << "Selection: " << j["selection"]["flipped_units"] << " units against the masks' decision ("
+       << fixed(100 * j["selection"]["flipped_param_fraction"].get<double>(), 2) << "% of the kept parameters).\n\n";
   md << "| layer | heads before | heads after | FFN before | FFN after |\n|---|---|---|---|---|\n";
   const auto& b = j["layers"]["before"];
   const auto& a = j["layers"]["after"];

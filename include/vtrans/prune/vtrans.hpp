@@ -1,24 +1,33 @@
 #pragma once
 // The VTrans loop: masks on every structure of a copy of the teacher are trained with the task
-// and distillation losses, the masks' regulariser (VIB's KL) and the Lagrangian size constraint;
-// then deterministic masks are selected to meet the budget, the model is compacted, and the
-// compacted model is fine-tuned with distillation.
-//   vtrans: masks and weights trained on all the data
-//   fast:   the same on a seeded, label-stratified fraction of the data (default 3%)
-//   faster: masks only, weights frozen (no weight gradients, no optimizer state for them)
+// and distillation losses, the masks' regulariser (VIB's KL) and the Lagrangian size constraint,
+// for a schedule in epochs over the pruning set and then, within a cap, until the expected size
+// is inside a narrow window around the budget; the masks' keep decision at that step is the
+// pruned model (select.hpp), which is compacted and fine-tuned with distillation.
+//   vtrans: masks and weights trained on all the data, then weight fine-tuning
+//   fast:   the same, pruning on a seeded, label-stratified fraction of the data (default 3%)
+//   faster: masks only on that fraction, weights frozen (no weight gradients, no optimizer state
+//           for them) and never fine-tuned
+// The teacher is frozen and the pruning set fixed, so its outputs are computed once per example
+// and reused (teacher_cache.hpp): after the first epoch a step runs the student only.
 #include <chrono>
+#include <cmath>
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "vtrans/data/batching.hpp"
 #include "vtrans/data/subset.hpp"
+#include "vtrans/masks/mask_set.hpp"
 #include "vtrans/prune/budget.hpp"
 #include "vtrans/prune/compact.hpp"
 #include "vtrans/prune/distill.hpp"
 #include "vtrans/prune/lagrangian.hpp"
 #include "vtrans/prune/select.hpp"
+#include "vtrans/prune/teacher_cache.hpp"
 #include "vtrans/train/adamw.hpp"
 #include "vtrans/train/clip.hpp"
 #include "vtrans/train/objectives.hpp"
@@ -39,28 +48,51 @@ inline variant parse_variant(const std::string& s) {
 struct prune_options {
   variant kind = variant::vtrans;
   budget target;
-  std::int64_t prune_steps = 300;        // mask training steps
-  // after prune_steps, keep training (at most this many more steps) while the expected sparsity
-  // is still more than target_tolerance short of the target: the masks, not the final ranking,
-  // should decide what goes
-  std::int64_t max_extra_steps = 300;
-  double target_tolerance = 0.01;
-  // after compaction; -1: the variant's default (300 for vtrans and fast; 0 for faster, whose
-  // compression trains only masks: mu, folded into the kept weights, is all it ever changes)
+  // Pruning schedule in epochs over the pruning set; prune_steps >= 0 replaces it by a step count.
+  double prune_epochs = 4;
+  std::int64_t prune_steps = -1;
+  // After the schedule, pruning goes on while the expected size is outside the window (a
+  // fraction of the budget either side), for at most max_extra times the schedule
+  // (max_extra_steps >= 0: that many steps).
+  double window = 0.01;
+  double max_extra = 1.0;
+  std::int64_t max_extra_steps = -1;
+  // Fine-tuning of the compacted model on all the training data: epochs, or finetune_steps >= 0
+  // steps. Faster-VTrans never fine-tunes weights unless finetune_steps says so.
+  double finetune_epochs = 1;
   std::int64_t finetune_steps = -1;
-  std::int64_t finetune_steps_for(variant v) const { return finetune_steps >= 0 ? finetune_steps : v == variant::faster ? 0 : 300; }
-  double lagrangian_warmup = 0.5;        // fraction of the pruning steps over which the target ramps up
   index batch_size = 16;
-  double lr_weights = 1e-4, lr_masks = 0.1, lr_lambda = 0.1;
-  double kl_weight = 0.01;               // per structure, divided by its number of units
-  masks::vib::options vib;               // VIB mask settings (CoFi's masks keep their published ones)
-  double data_fraction = 0.03;           // Fast-VTrans
+  double lr_weights = 1e-4;
+  // The mask policy's published loop settings (Policy::loop_defaults()) unless set here.
+  std::optional<double> lr_masks, lr_lambda, lagrangian_warmup, regularizer_weight, stiffness;
+  std::optional<masks::multiplier_rule> multipliers;
+  std::map<std::string, double> mask_settings;  // the policy's named settings (Policy::settings)
+  double data_fraction = 0.03;                  // pruning set of fast and faster
   double max_grad_norm = 1.0;
   distill_options distill;
   selection_options selection;
+  double teacher_cache_mb = 1024;               // host memory for cached teacher outputs (0: off)
   std::uint64_t seed = 1;
   train::progress_style progress = train::progress_style::automatic;
-  index trajectory_every = 10;           // record the mask trajectory every this many steps
+  index trajectory_every = 10;                  // record the mask trajectory every this many steps
+
+  masks::loop_settings loop_for(masks::loop_settings d) const {
+    if (lr_masks) d.mask_lr = *lr_masks;
+    if (lr_lambda) d.lambda_lr = *lr_lambda;
+    if (lagrangian_warmup) d.lagrangian_warmup = *lagrangian_warmup;
+    if (regularizer_weight) d.regularizer_weight = *regularizer_weight;
+    if (multipliers) d.multipliers = *multipliers;
+    if (stiffness) d.stiffness = *stiffness;
+    return d;
+  }
+  // steps of a schedule given in epochs (or steps, when non-negative) over `batches` per epoch
+  static std::int64_t steps_of(double epochs, std::int64_t steps, std::size_t batches) {
+    return steps >= 0 ? steps : std::int64_t(std::ceil(epochs * double(batches)));
+  }
+  std::int64_t finetune_steps_for(variant v, std::size_t batches_per_epoch) const {
+    if (v == variant::faster && finetune_steps < 0) return 0;
+    return steps_of(finetune_epochs, finetune_steps, batches_per_epoch);
+  }
 };
 
 // One point of the pruning trajectory (for the pictures and the probing report).
@@ -77,6 +109,7 @@ struct phase_times {
 
 template <class Model>
 struct prune_result {
+  explicit prune_result(Model m) : model(std::move(m)) {}
   Model model;  // the compacted, fine-tuned dense model
   kept_units kept;
   selection_report selection;
@@ -84,7 +117,13 @@ struct prune_result {
   phase_times times;
   std::vector<trajectory_point> trajectory;
   std::size_t pruning_examples = 0;
-  std::int64_t pruning_steps = 0;  // steps actually taken (prune_steps plus any extension)
+  std::int64_t schedule_steps = 0;     // the pruning schedule in steps
+  std::int64_t pruning_steps = 0;      // steps taken (the schedule plus any extension)
+  bool stopped_in_window = false;      // the expected size was inside the window when pruning stopped
+  double final_expected_sparsity = 0;  // where pruning stopped
+  std::int64_t teacher_forwards = 0;   // teacher forward passes while pruning
+  bool teacher_cached = false;         // teacher outputs of the pruning set were cached
+  std::int64_t finetune_steps = 0;
 };
 
 namespace detail {
@@ -92,16 +131,16 @@ inline double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// Loss of a student batch: task loss, logit KD and layer distillation against the teacher.
-template <class Student, class Teacher, class T, class B>
-autodiff::var<T, B> distill_loss(const Student& student, const Teacher& teacher, train::task_kind task, const data::batch& b,
+// Loss of a student batch: task loss, logit KD and layer distillation towards the teacher's
+// outputs on the batch's real rows.
+template <class Student, class T, class B>
+autodiff::var<T, B> distill_loss(const Student& student, const distill_targets<T, B>& teacher, train::task_kind task, const data::batch& b,
                                  const nn::forward_options& fo, const distill_options& d, const autodiff::var<T, B>& proj_w,
                                  const autodiff::var<T, B>& proj_b) {
   using V = autodiff::var<T, B>;
-  const nn::batch_input in = train::to_input(b);
   nn::forward_options sfo = fo;
   sfo.keep_layer_outputs = d.layer_weight > 0;
-  const auto out = student.forward(in, sfo);
+  const auto out = student.forward(train::to_input(b), sfo);
   V loss;
   auto add = [&](const V& term, double w) {
     if (w == 0) return;
@@ -109,19 +148,25 @@ autodiff::var<T, B> distill_loss(const Student& student, const Teacher& teacher,
     loss = loss.defined() ? autodiff::add(loss, t) : t;
   };
   if (d.task_weight > 0) add(train::task_loss(task, out, b), d.task_weight);
-  if (d.kd_weight > 0 || d.layer_weight > 0) {
-    nn::model_output<T, B> t_out;
-    {
-      autodiff::no_record guard;
-      nn::forward_options tfo;
-      tfo.keep_layer_outputs = d.layer_weight > 0;
-      t_out = teacher.forward(in, tfo);
-    }
-    if (d.kd_weight > 0 && task != train::task_kind::regression) add(autodiff::kl_div(out.logits, t_out.logits, d.temperature), d.kd_weight);
-    if (d.kd_weight > 0 && task == train::task_kind::regression) add(autodiff::mse(out.logits, t_out.logits), d.kd_weight);
-    if (d.layer_weight > 0) add(layer_distillation(t_out.layer_outputs, out.layer_outputs, proj_w, proj_b), d.layer_weight);
+  if (d.kd_weight > 0) {
+    const V s = select_rows(out.logits, logit_rows(out.logits, b));
+    add(task == train::task_kind::regression ? autodiff::mse(s, teacher.logits) : autodiff::kl_div(s, teacher.logits, d.temperature), d.kd_weight);
+  }
+  if (d.layer_weight > 0) {
+    const auto tokens = real_token_rows(b);
+    std::vector<V> states;
+    for (const auto& h : out.layer_outputs) states.push_back(select_rows(h, tokens));
+    add(layer_distillation(teacher.layers, states, proj_w, proj_b), d.layer_weight);
   }
   return loss;
+}
+
+// The teacher's outputs for a data set, cached when the inputs are the same every epoch.
+template <class Teacher>
+teacher_outputs<Teacher> teacher_for(const Teacher& teacher, const data::data_loader& loader, train::task_kind task, const prune_options& o) {
+  const bool fixed_inputs = task != train::task_kind::masked_lm;  // masked LM masks anew every step
+  return teacher_outputs<Teacher>(teacher, loader, o.distill.kd_weight > 0, o.distill.layer_weight > 0,
+                                  fixed_inputs ? std::size_t(o.teacher_cache_mb * 1024.0 * 1024.0) : 0);
 }
 
 template <class T, class B>
@@ -132,13 +177,13 @@ autodiff::param<T, B> identity_projection(index out_dim, const std::vector<index
 }
 }  // namespace detail
 
-// Fine-tunes a (compacted) dense model with distillation from the teacher.
+// Fine-tunes a (compacted) dense model with distillation from the teacher; returns the steps.
 template <class Student, class Teacher>
-void finetune(Student& student, const Teacher& teacher, train::task_kind task, const data::data_loader& loader, const prune_options& o,
-              std::int64_t steps, const std::vector<index>& teacher_units = {}, const std::string& phase = "fine-tune") {
+std::int64_t finetune(Student& student, const Teacher& teacher, train::task_kind task, const data::data_loader& loader, const prune_options& o,
+                      std::int64_t steps, const std::vector<index>& teacher_units = {}, const std::string& phase = "fine-tune") {
   using T = typename Student::value_type;
   using B = typename Student::backend;
-  if (steps <= 0) return;
+  if (steps <= 0) return 0;
   // the layer-distillation projection starts as the embedding of the kept hidden units
   std::vector<index> units = teacher_units;
   if (units.empty())
@@ -149,18 +194,20 @@ void finetune(Student& student, const Teacher& teacher, train::task_kind task, c
   if (o.distill.layer_weight > 0) params.push_back({"distill.proj.weight", proj_w}), params.push_back({"distill.proj.bias", proj_b});
   train::adamw<T, B> opt(params, {o.lr_weights, 0.9, 0.999, 1e-8, 0.01}, {train::no_decay_group()});
   const train::lr_schedule sched{train::schedule_kind::linear, steps / 10, steps};
+  auto targets = detail::teacher_for(teacher, loader, task, o);
   train::progress_options po;
   po.style = o.progress;
   po.unit = "ex";
   train::progress bar(phase, steps, po);
   std::int64_t step = 0;
-  for (std::uint64_t epoch = 0; step < steps; ++epoch) {
-    loader.for_each_batch(epoch, [&](const data::batch& b, std::size_t) {
-      if (step >= steps) return;
+  for (std::uint64_t epoch = 0; step < steps; ++epoch)
+    for (const auto& indices : loader.plan(epoch)) {
+      if (step >= steps) break;
+      const data::batch b = loader.make_batch(indices);
       nn::forward_options fo;
       fo.training = true;
       fo.dropout_seed = o.seed * 1000003 + std::uint64_t(step);
-      const auto loss = detail::distill_loss(student, teacher, task, b, fo, o.distill, autodiff::var<T, B>(proj_w), autodiff::var<T, B>(proj_b));
+      const auto loss = detail::distill_loss(student, targets.of(b), task, b, fo, o.distill, autodiff::var<T, B>(proj_w), autodiff::var<T, B>(proj_b));
       const double lv = double(loss.item());
       autodiff::backward(loss);
       train::clip_grad_norm(params, o.max_grad_norm);
@@ -168,9 +215,34 @@ void finetune(Student& student, const Teacher& teacher, train::task_kind task, c
       opt.zero_grad();
       ++step;
       bar.step(lv, b.batch_size);
-    });
-  }
+    }
   bar.finish();
+  return step;
+}
+
+// The tail every method shares: selection of the masks' decision to the budget, compaction,
+// and fine-tuning of the compacted model on `finetune_set`. Fills model, kept, selection,
+// pruned and the times of these phases.
+template <class Masked, class Teacher, class Result>
+void select_compact_finetune(Masked& student, const Teacher& teacher, train::task_kind task, const std::vector<data::sequence>& finetune_set,
+                             const data::collate_options& collate, const prune_options& o, variant v, Result& result) {
+  auto t0 = std::chrono::steady_clock::now();
+  result.selection = select_to_budget(student, o.target, result.full, o.selection);
+  result.times.select_s = detail::seconds_since(t0);
+
+  t0 = std::chrono::steady_clock::now();
+  result.kept = kept_of(student);
+  result.model = compact(student);
+  result.times.compact_s = detail::seconds_since(t0);
+  result.pruned = exact_cost(result.model.config(), result.model.head(), o.target.seq_len, o.target.count_embeddings);
+
+  t0 = std::chrono::steady_clock::now();
+  data::batch_plan_options plan;
+  plan.batch_size = o.batch_size;
+  plan.seed = o.seed;
+  const data::data_loader loader(finetune_set, plan, collate);
+  result.finetune_steps = finetune(result.model, teacher, task, loader, o, o.finetune_steps_for(v, loader.batches_per_epoch()), result.kept.hidden);
+  result.times.finetune_s = detail::seconds_since(t0);
 }
 
 // Prunes `teacher` to the budget with mask policy Policy (vib for VTrans, hard_concrete for CoFi).
@@ -182,119 +254,128 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
   using P = autodiff::param<T, B>;
   using student_t = nn::transformer<Family, Policy, B, T>;
   const auto t_start = std::chrono::steady_clock::now();
+  const masks::loop_settings loop = o.loop_for(Policy::loop_defaults());
 
-  // data: all of it, or Fast-VTrans's stratified fraction
+  // data: all of it, or the stratified fraction of Fast- and Faster-VTrans
   std::vector<data::sequence> pruning_set = train_set;
-  if (o.kind == variant::fast) {
+  if (o.kind != variant::vtrans) {
     std::vector<int> labels;
     for (const auto& s : train_set) labels.push_back(s.label ? *s.label : 0);
-    const auto keep = data::stratified_subset(labels, o.data_fraction, o.seed);
     pruning_set.clear();
-    for (auto i : keep) pruning_set.push_back(train_set[i]);
+    for (auto i : data::stratified_subset(labels, o.data_fraction, o.seed)) pruning_set.push_back(train_set[i]);
   }
   data::batch_plan_options plan;
   plan.batch_size = o.batch_size;
   plan.seed = o.seed;
-  const data::data_loader pruning_loader(pruning_set, plan, collate);
+  const data::data_loader loader(pruning_set, plan, collate);
+  if (loader.batches_per_epoch() == 0) throw std::invalid_argument("vtrans_prune: the pruning set is empty (data fraction " + std::to_string(o.data_fraction) + ")");
 
   // the student: the teacher's weights under fresh masks
-  auto mask_settings = masks::structure_options<Policy>::defaults();
-  if constexpr (std::is_same_v<Policy, masks::vib>) mask_settings.hidden = mask_settings.heads = mask_settings.layers = mask_settings.intermediate = o.vib;
-  student_t student(teacher.config(), teacher.head(), o.seed, mask_settings);
+  auto mask_options = masks::structure_options<Policy>::defaults();
+  mask_options.apply(o.mask_settings);
+  student_t student(teacher.config(), teacher.head(), o.seed, mask_options);
   for (const auto& [name, p] : teacher.parameters()) student.assign(name, p.value().clone());
   if (o.kind == variant::faster) student.set_trainable(false);
 
   const cost_numbers<double> full = exact_cost(teacher.config(), teacher.head(), o.target.seq_len, o.target.count_embeddings);
   const double full_size = o.target.on_flops() ? full.flops : full.params;
-  const double final_sparsity = 1.0 - target_size(o.target, full) / full_size;
-  const std::int64_t warmup = std::int64_t(o.lagrangian_warmup * double(o.prune_steps));
+  const double limit = target_size(o.target, full);
+  const double final_sparsity = 1.0 - limit / full_size;
+  const std::int64_t schedule = prune_options::steps_of(o.prune_epochs, o.prune_steps, loader.batches_per_epoch());
+  const std::int64_t cap = schedule + (o.max_extra_steps >= 0 ? o.max_extra_steps : std::int64_t(std::ceil(o.max_extra * double(schedule))));
+  const std::int64_t warmup = std::int64_t(std::llround(loop.lagrangian_warmup * double(schedule)));
 
   std::vector<index> all_hidden(std::size_t(teacher.config().hidden_size));
   for (std::size_t i = 0; i < all_hidden.size(); ++i) all_hidden[i] = index(i);
   P proj_w = detail::identity_projection<T, B>(teacher.config().hidden_size, all_hidden);
   P proj_b(tensor<T, B>::zeros(shape{teacher.config().hidden_size}));
 
-  lagrangian<T, B> lag;
+  lagrangian<T, B> lag(loop.multipliers, loop.lambda_lr, loop.stiffness);
   auto mask_params = student.masks().parameters();
   std::vector<std::pair<std::string, P>> weight_params;
   if (o.kind != variant::faster) {
     weight_params = student.parameters();
     if (o.distill.layer_weight > 0) weight_params.push_back({"distill.proj.weight", proj_w}), weight_params.push_back({"distill.proj.bias", proj_b});
   }
-  train::adamw<T, B> mask_opt(mask_params, {o.lr_masks, 0.9, 0.999, 1e-8, 0.0});
+  train::adamw<T, B> mask_opt(mask_params, {loop.mask_lr, 0.9, 0.999, 1e-8, 0.0});
   train::adamw<T, B> weight_opt(weight_params, {o.lr_weights, 0.9, 0.999, 1e-8, 0.01}, {train::no_decay_group()});
-  train::adamw<T, B> lambda_opt(lag.parameters(), {-o.lr_lambda, 0.9, 0.999, 1e-8, 0.0});  // negative rate: ascent
+  auto targets = detail::teacher_for(teacher, loader, task, o);
 
-  prune_result<nn::transformer<Family, masks::none, B, T>> result{nn::transformer<Family, masks::none, B, T>(teacher.config(), teacher.head()), {}, {}, {}, {}, {}, {}, 0, 0};
+  prune_result<nn::transformer<Family, masks::none, B, T>> result(nn::transformer<Family, masks::none, B, T>(teacher.config(), teacher.head()));
   result.full = full;
   result.pruning_examples = pruning_set.size();
+  result.schedule_steps = schedule;
   train::progress_options po;
   po.style = o.progress;
   po.unit = "ex";
-  train::progress bar(std::string("prune (") + variant_name(o.kind) + ", " + Policy::name() + ")", o.prune_steps, po);
-  std::int64_t step = 0;
-  double s_hat = 0;
-  const auto more = [&] {
-    if (step < o.prune_steps) return true;
-    return step < o.prune_steps + o.max_extra_steps && s_hat < final_sparsity - o.target_tolerance;
+  train::progress bar(std::string("prune (") + variant_name(o.kind) + ", " + Policy::name() + ")", schedule, po);
+  const auto expected_size = [&] {
+    autodiff::no_record guard;
+    const auto e = expected_cost(student, o.target.seq_len, o.target.count_embeddings);
+    return double((o.target.on_flops() ? e.flops : e.params).item());
   };
-  for (std::uint64_t epoch = 0; more(); ++epoch) {
-    pruning_loader.for_each_batch(epoch, [&](const data::batch& b, std::size_t) {
-      if (!more()) return;
+  // after the schedule: stop inside the window, or at the cap
+  const auto done = [&](std::int64_t step) {
+    if (step < schedule) return false;
+    return step >= cap || std::abs(expected_size() - limit) <= o.window * limit;
+  };
+  // CoFi ramps the target from 0; settling multipliers ramp it from where the masks start, so
+  // that masks which start sparser than the budget are not first driven dense (docs/method.md)
+  const double ramp_start = loop.multipliers == masks::multiplier_rule::settling ? std::clamp(1.0 - expected_size() / full_size, 0.0, 1.0) : 0.0;
+  std::int64_t step = 0;
+  double last_loss = 0;
+  for (std::uint64_t epoch = 0; !done(step); ++epoch)
+    for (const auto& indices : loader.plan(epoch)) {
+      if (done(step)) break;
+      const data::batch b = loader.make_batch(indices);
       nn::forward_options fo;
       fo.training = true;
       fo.dropout_seed = o.seed * 7919 + std::uint64_t(step);
       fo.mask_seed = o.seed * 104729 + std::uint64_t(step);
-      V loss = detail::distill_loss(student, teacher, task, b, fo, o.distill, V(proj_w), V(proj_b));
+      V loss = detail::distill_loss(student, targets.of(b), task, b, fo, o.distill, V(proj_w), V(proj_b));
       // the masks' regulariser, each structure normalised by its number of units
       student.masks().for_each([&](masks::structure, index, const auto& u) {
-        if (o.kl_weight > 0 && u.size() > 0)
-          loss = autodiff::add(loss, autodiff::scale(u.regularizer(), static_cast<T>(o.kl_weight / double(u.size()))));
+        if (loop.regularizer_weight > 0 && u.size() > 0)
+          loss = autodiff::add(loss, autodiff::scale(u.regularizer(), static_cast<T>(loop.regularizer_weight / double(u.size()))));
       });
       const auto expected = expected_cost(student, o.target.seq_len, o.target.count_embeddings);
       const V& size = o.target.on_flops() ? expected.flops : expected.params;
-      const double t = target_sparsity(final_sparsity, step, warmup);
+      const double t = target_sparsity(final_sparsity, step, warmup, ramp_start);
       loss = autodiff::add(loss, lag.penalty(size, full_size, t));
-      const double lv = double(loss.item());
-      s_hat = 1.0 - double(size.item()) / full_size;
+      const double lv = last_loss = double(loss.item());
+      const double s_hat = 1.0 - double(size.item()) / full_size;
       autodiff::backward(loss);
       if (!weight_params.empty()) train::clip_grad_norm(weight_params, o.max_grad_norm);
       mask_opt.step();
       student.masks().after_step();
       if (!weight_params.empty()) weight_opt.step(1.0);
-      lambda_opt.step();
+      lag.step(step >= warmup);
       mask_opt.zero_grad();
       weight_opt.zero_grad();
-      lambda_opt.zero_grad();
-      if (step % o.trajectory_every == 0 || step + 1 == o.prune_steps) {
-        trajectory_point pt{step, lv, s_hat, t, double(lag.lambda1.item()), double(lag.lambda2.item()), {}};
+      if (step % o.trajectory_every == 0) {
+        trajectory_point pt{step, lv, s_hat, t, lag.lambda1(), lag.lambda2(), {}};
         for (const auto& h : student.masks().heads) pt.head_scores.push_back(h.score());
         result.trajectory.push_back(std::move(pt));
       }
       ++step;
       bar.step(lv, b.batch_size);
       bar.set_note("sparsity " + std::to_string(s_hat).substr(0, 5) + " -> " + std::to_string(t).substr(0, 5));
-    });
-  }
+    }
   bar.finish();
   result.pruning_steps = step;
+  result.final_expected_sparsity = 1.0 - expected_size() / full_size;
+  result.stopped_in_window = std::abs(expected_size() - limit) <= o.window * limit;
+  result.teacher_forwards = targets.forwards();
+  result.teacher_cached = targets.caching();
+  {
+    trajectory_point pt{step, last_loss, result.final_expected_sparsity, final_sparsity, lag.lambda1(), lag.lambda2(), {}};
+    for (const auto& h : student.masks().heads) pt.head_scores.push_back(h.score());
+    result.trajectory.push_back(std::move(pt));
+  }
   result.times.prune_s = detail::seconds_since(t_start);
 
-  auto t0 = std::chrono::steady_clock::now();
-  result.selection = select_to_budget(student, o.target, full, o.selection);
-  result.times.select_s = detail::seconds_since(t0);
-
-  t0 = std::chrono::steady_clock::now();
-  result.kept = kept_of(student);
-  result.model = compact(student);
-  result.times.compact_s = detail::seconds_since(t0);
-  result.pruned = exact_cost(result.model.config(), result.model.head(), o.target.seq_len, o.target.count_embeddings);
-
-  // fine-tuning on the full training data (the pruning phase alone used the subset for Fast-VTrans)
-  t0 = std::chrono::steady_clock::now();
-  const data::data_loader full_loader(train_set, plan, collate);
-  finetune(result.model, teacher, task, full_loader, o, o.finetune_steps_for(o.kind), result.kept.hidden);
-  result.times.finetune_s = detail::seconds_since(t0);
+  // Fast-VTrans fine-tunes on all the training data; Faster-VTrans does not fine-tune by default
+  select_compact_finetune(student, teacher, task, train_set, collate, o, o.kind, result);
   return result;
 }
 

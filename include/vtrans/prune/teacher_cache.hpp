@@ -1,0 +1,165 @@
+#pragma once
+// The teacher's side of distillation, per batch: its logits and (with layer distillation) the
+// states of the distilled layers, on the batch's real rows. A frozen teacher in evaluation mode
+// gives the same outputs for the same example every time, so over a fixed data set they are
+// computed once per example and kept on the host, when they fit in a memory cap; later epochs
+// then run the student only.
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+#include "vtrans/data/batching.hpp"
+#include "vtrans/prune/distill.hpp"
+#include "vtrans/train/objectives.hpp"
+
+namespace vtrans::prune {
+
+// Rows of a [batch * seq, C] output that hold real (non-padding) tokens, ascending.
+inline std::vector<std::int32_t> real_token_rows(const data::batch& b) {
+  std::vector<std::int32_t> rows;
+  for (std::size_t i = 0; i < b.attention_mask.size(); ++i)
+    if (b.attention_mask[i]) rows.push_back(std::int32_t(i));
+  return rows;
+}
+
+// The rows `rows` (ascending) of x viewed as [rows, cols].
+template <class T, class B>
+autodiff::var<T, B> select_rows(const autodiff::var<T, B>& x, const std::vector<std::int32_t>& rows) {
+  const index n = x.shape().rows(), c = x.shape().cols();
+  const autodiff::var<T, B> flat = x.shape().rank() == 2 ? x : autodiff::reshape(x, shape{n, c});
+  if (index(rows.size()) == n) return flat;  // ascending and complete: every row, in order
+  return autodiff::embedding(flat, autodiff::upload_ids<B>("rows", shape{index(rows.size())}, rows, n));
+}
+
+// Rows of the batch's logits that distillation compares: real tokens for per-token outputs
+// ([batch * seq, C]), every sequence for per-sequence outputs ([batch, C]).
+template <class T, class B>
+std::vector<std::int32_t> logit_rows(const autodiff::var<T, B>& logits, const data::batch& b) {
+  if (logits.shape().rows() == b.batch_size * b.seq_len && b.seq_len > 1) return real_token_rows(b);
+  std::vector<std::int32_t> rows(std::size_t(logits.shape().rows()));
+  std::iota(rows.begin(), rows.end(), 0);
+  return rows;
+}
+
+template <class T, class B>
+struct distill_targets {
+  autodiff::var<T, B> logits;               // [rows, C]; undefined without logit distillation
+  std::vector<autodiff::var<T, B>> layers;  // distilled teacher layers, [token rows, D] each
+};
+
+// The teacher's outputs on one batch, computed now (one forward pass, not recorded).
+template <class Teacher, class T = typename Teacher::value_type, class B = typename Teacher::backend>
+distill_targets<T, B> teacher_targets(const Teacher& teacher, const data::batch& b, bool logits, bool layers) {
+  autodiff::no_record guard;
+  nn::forward_options fo;
+  fo.keep_layer_outputs = layers;
+  const auto t = teacher.forward(train::to_input(b), fo);
+  distill_targets<T, B> out;
+  if (logits) out.logits = select_rows(t.logits, logit_rows(t.logits, b));
+  if (layers) {
+    const auto tokens = real_token_rows(b);
+    for (index l : distilled_teacher_layers(index(t.layer_outputs.size()))) out.layers.push_back(select_rows(t.layer_outputs[std::size_t(l)], tokens));
+  }
+  return out;
+}
+
+// A frozen teacher's outputs over one data set, kept per example when they fit under a cap.
+template <class Teacher>
+class teacher_outputs {
+ public:
+  using T = typename Teacher::value_type;
+  using B = typename Teacher::backend;
+
+  // cap_bytes 0: never cache (e.g. inputs that change between epochs, like masked LM)
+  teacher_outputs(const Teacher& teacher, const data::data_loader& loader, bool logits, bool layers, std::size_t cap_bytes)
+      : teacher_(teacher), lengths_(loader.lengths()), logits_(logits), layers_(layers), cap_(cap_bytes) {}
+
+  distill_targets<T, B> of(const data::batch& b) {
+    if (caching_ && all_stored(b)) return assemble(b);
+    distill_targets<T, B> out = teacher_targets(teacher_, b, logits_, layers_);
+    ++forwards_;
+    // one logit row per token or per sequence (the same thing for one-token batches)
+    if (b.seq_len > 1 && out.logits.defined()) per_token_ = out.logits.shape().rows() == index(real_token_rows(b).size());
+    if (!decided_) decide(out);
+    if (caching_) store(b, out);
+    return out;
+  }
+
+  std::int64_t forwards() const { return forwards_; }  // teacher forward passes so far
+  bool caching() const { return caching_; }
+  std::size_t bytes() const { return bytes_; }         // host memory the cache needs (when caching)
+
+ private:
+  index real_tokens(const data::batch& b, index row) const {
+    index n = 0;
+    for (index s = 0; s < b.seq_len; ++s) n += b.attention_mask[std::size_t(row * b.seq_len + s)];
+    return n;
+  }
+  // the cache is on when the teacher's outputs for the whole data set fit under the cap
+  void decide(const distill_targets<T, B>& out) {
+    decided_ = true;
+    classes_ = out.logits.defined() ? out.logits.shape().cols() : 0;
+    hidden_ = out.layers.empty() ? 0 : out.layers.front().shape().cols();
+    std::size_t values = 0;
+    for (std::size_t n : lengths_) values += (per_token_ ? n : 1) * std::size_t(classes_) + n * std::size_t(hidden_) * out.layers.size();
+    bytes_ = values * sizeof(T);
+    caching_ = cap_ > 0 && bytes_ <= cap_;
+    if (caching_) store_.assign(lengths_.size(), {}), stored_.assign(lengths_.size(), false);
+  }
+  bool all_stored(const data::batch& b) const {
+    for (auto i : b.indices)
+      if (!stored_[i]) return false;
+    return true;
+  }
+  // per example: its logit rows, then its rows of every distilled layer
+  void store(const data::batch& b, const distill_targets<T, B>& out) {
+    const std::vector<T> logits = out.logits.defined() ? out.logits.value().to_host() : std::vector<T>();
+    std::vector<std::vector<T>> layers;
+    for (const auto& l : out.layers) layers.push_back(l.value().to_host());
+    std::size_t logit_at = 0, token_at = 0;
+    for (index r = 0; r < b.batch_size; ++r) {
+      const std::size_t n = std::size_t(real_tokens(b, r)), lr = per_token_ ? n : 1;
+      auto& e = store_[b.indices[std::size_t(r)]];
+      e.clear();
+      e.insert(e.end(), logits.begin() + std::ptrdiff_t(logit_at * std::size_t(classes_)),
+               logits.begin() + std::ptrdiff_t((logit_at + (classes_ ? lr : 0)) * std::size_t(classes_)));
+      for (const auto& l : layers)
+        e.insert(e.end(), l.begin() + std::ptrdiff_t(token_at * std::size_t(hidden_)), l.begin() + std::ptrdiff_t((token_at + n) * std::size_t(hidden_)));
+      stored_[b.indices[std::size_t(r)]] = true;
+      logit_at += lr, token_at += n;
+    }
+  }
+  distill_targets<T, B> assemble(const data::batch& b) const {
+    distill_targets<T, B> out;
+    std::vector<T> logits;
+    std::vector<std::vector<T>> layers(layers_ ? std::size_t(distilled_teacher_layers(index(teacher_.layers().size())).size()) : 0);
+    index logit_rows_total = 0, tokens_total = 0;
+    for (index r = 0; r < b.batch_size; ++r) {
+      const std::size_t n = std::size_t(real_tokens(b, r)), lr = per_token_ ? n : 1;
+      const auto& e = store_[b.indices[std::size_t(r)]];
+      const std::size_t lc = classes_ ? lr * std::size_t(classes_) : 0;
+      logits.insert(logits.end(), e.begin(), e.begin() + std::ptrdiff_t(lc));
+      for (std::size_t k = 0; k < layers.size(); ++k) {
+        const auto from = e.begin() + std::ptrdiff_t(lc + k * n * std::size_t(hidden_));
+        layers[k].insert(layers[k].end(), from, from + std::ptrdiff_t(n * std::size_t(hidden_)));
+      }
+      logit_rows_total += index(lr), tokens_total += index(n);
+    }
+    if (logits_) out.logits = autodiff::var<T, B>(tensor<T, B>::from_host(shape{logit_rows_total, classes_}, logits));
+    for (auto& l : layers) out.layers.emplace_back(tensor<T, B>::from_host(shape{tokens_total, hidden_}, l));
+    return out;
+  }
+
+  const Teacher& teacher_;
+  const std::vector<std::size_t>& lengths_;
+  bool logits_, layers_;
+  std::size_t cap_;
+  bool decided_ = false, caching_ = false, per_token_ = false;
+  index classes_ = 0, hidden_ = 0;
+  std::size_t bytes_ = 0;
+  std::vector<std::vector<T>> store_;
+  std::vector<bool> stored_;
+  std::int64_t forwards_ = 0;
+};
+
+}  // namespace vtrans::prune
