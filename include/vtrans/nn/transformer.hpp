@@ -474,8 +474,8 @@ class basic_transformer {
     return autodiff::mul(x, autodiff::columns(mask_values(u, mc), index(l), 1));
   }
 
-  // Norm; with masks, statistics over kept hidden units and output 0 on removed ones; on the
-  // residual stream (post-norm outputs, final norm) the hidden mask multiplies the output.
+  // Norm; with masks, statistics over kept hidden units, removed ones passing through unchanged (see
+  // ops_norm.hpp); on the residual stream (post-norm outputs, final norm) the hidden mask multiplies the output.
   var_t norm(const var_t& x, const param_t& w, const param_t& b, const mask_context& mc, bool stream) const {
     const bool rms = spec().norm == norm_kind::rms_norm;
     if constexpr (Mask::active) {
