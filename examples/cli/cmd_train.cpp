@@ -109,9 +109,10 @@ void check_finite(const train::step_report& r, train::task_kind task, const fs::
   if (!what) return;
   const double v = !std::isfinite(r.loss) ? r.loss : r.grad_norm;
   const std::string last = train::is_training_checkpoint(ckpt.string()) ? "--resume continues from the last checkpoint" : "no checkpoint was saved";
-  throw vtrans::error("training diverged at step " + std::to_string(r.step) + ": the " + std::string(train::task_kind_name(task)) + " " + what +
-                      " is " + fmt(v) + " (learning rate " + fmt(r.lr, 6) + "); nothing was written to --out, " + last +
-                      "; try a lower --lr or --max-grad-norm");
+  std::ostringstream m;
+  m << "training diverged at step " << r.step << ": the " << train::task_kind_name(task) << " " << what << " is " << v << " (learning rate "
+    << r.lr << "); nothing was written to --out, " << last << "; try a lower --lr or --max-grad-norm";
+  throw vtrans::error(m.str());
 }
 
 int train_model(const train_args& a, io::family f, task_source& src, std::unique_ptr<text::tokenizer> tok, io::folder_writer& folder) {

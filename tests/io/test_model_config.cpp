@@ -650,7 +650,7 @@ TEST_CASE("model_config: sizes are checked against limits before anything is siz
                     "limit of 16777216");
   CHECK_ERROR_NAMES(parse_error(R"({"model_type": "llama", "intermediate_size": 1099511627775})"), f, "\"intermediate_size\"",
                     "limit of 1048576");
-  CHECK_ERROR_NAMES(parse_error(R"({"model_type": "llama", "intermediate_size": 1099511627776})"), f, "\"intermediate_size\"",
+  CHECK_ERROR_NAMES(parse_error(R"({"model_type": "llama", "intermediate_size": 1099511627777})"), f, "\"intermediate_size\"",
                     "implausibly");
   CHECK_ERROR_NAMES(parse_error(R"({"model_type": "gpt2", "n_embd": 262144, "n_head": 2})"), f, "\"n_embd\"", "limit of 131072");
   CHECK_ERROR_NAMES(parse_error(R"({"model_type": "gpt2", "n_positions": 100000000})"), f, "\"n_positions\"", "limit");
