@@ -85,6 +85,7 @@ TEST_CASE("vtrans prune: budgets are refused before any work, saying what was un
       {"params=1.5", {"budget \"params=1.5\": 1.5 is neither a fraction in (0, 1] nor a whole parameter count", "params=1.5M"}},
       {"params=5M", {"budget params=5000000 asks for 5000000 parameters, but the model has ", "embeddings included", "below the model's size"}},
       {"params=3", {"asks for 3 parameters, fewer than the ", "every layer removed"}},
+      {"params=0.001", {"budget params=0.001000 asks for 23 parameters, fewer than the 148 left with every layer removed"}},
       {"params=0", {"must keep something"}},
       {"params=-0.5", {"must keep something"}},
       {"params=nan", {"\"nan\" is not a number"}},

@@ -154,21 +154,23 @@ inline double target_size(const budget& b, const cost_numbers<double>& full) {
   return full.params;
 }
 
-// Checks a budget against the model it prunes, before any work: a parameter count must lie below
-// the model's own size and above the smallest model pruning can produce (every layer removed,
-// hidden size 1). Throws usage_error saying what was understood.
+// Checks a budget against the model it prunes, before any work: the parameters it keeps must lie
+// below the model's own size (a count) and at least at the smallest model pruning can produce
+// (every layer removed, hidden size 1; a count or a fraction). Throws usage_error saying what
+// was understood. FLOPs fractions were range-checked by parse().
 inline void check_budget(const budget& b, const io::model_config& c, nn::head_kind head) {
-  if (b.kind != budget_kind::param_count) return;  // fractions were range-checked by parse()
+  if (b.on_flops()) return;
   const auto full = exact_cost(c, head, b.seq_len, b.count_embeddings);
   const std::vector<layer_numbers<double>> none(c.layers.size(), layer_numbers<double>{0, 0, 0, 0});
   const auto floor = size_formula(c, head, b.seq_len, b.count_embeddings, 1.0, none, double_ops{});
   const auto count = [](double v) { return std::to_string(static_cast<long long>(std::llround(v))); };
   const std::string counted = b.count_embeddings ? "embeddings included" : "embeddings not counted";
-  if (b.value >= full.params)
-    throw usage_error("budget " + b.str() + " asks for " + count(b.value) + " parameters, but the model has " + count(full.params) + " (" +
+  const double target = target_size(b, full);
+  if (b.kind == budget_kind::param_count && target >= full.params)
+    throw usage_error("budget " + b.str() + " asks for " + count(target) + " parameters, but the model has " + count(full.params) + " (" +
                       counted + "): a count must be below the model's size (for a fraction write params=0.5)");
-  if (b.value < floor.params)
-    throw usage_error("budget " + b.str() + " asks for " + count(b.value) + " parameters, fewer than the " + count(floor.params) +
+  if (target < floor.params)
+    throw usage_error("budget " + b.str() + " asks for " + count(target) + " parameters, fewer than the " + count(floor.params) +
                       " left with every layer removed and hidden size 1 (" + counted + ")");
 }
 
