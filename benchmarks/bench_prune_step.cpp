@@ -363,7 +363,7 @@ void time_logits(const std::string& dir, const std::string& label, vtrans::index
               r.status == 0 ? "" : ("FAILED (exit " + std::to_string(r.status) + "), ").c_str(), r.wall_s, r.maxrss_mib);
 }
 
-int usage_error(const std::string& what) {
+int print_usage_error(const std::string& what) {
   std::fprintf(stderr, "bench_prune_step: %s\n", what.c_str());
   return 2;
 }
@@ -399,9 +399,9 @@ int main(int argc, char** argv) {
       else if (a == "--variant") c.variant = next();
       else if (a == "--batch") c.batch = std::stoi(next());
       else if (a == "--seq") c.seq = std::stoi(next());
-      else return usage_error("unknown argument " + a + " (see the comment at the top of benchmarks/bench_prune_step.cpp)");
+      else return print_usage_error("unknown argument " + a + " (see the comment at the top of benchmarks/bench_prune_step.cpp)");
     } catch (const std::exception& e) {
-      return usage_error(a + ": " + e.what());
+      return print_usage_error(a + ": " + e.what());
     }
   }
   if (threads > 0) {
@@ -412,7 +412,7 @@ int main(int argc, char** argv) {
 
   try {
     if (!write_name.empty()) {
-      if (write_dir.empty()) return usage_error("--write-checkpoint needs --out DIR");
+      if (write_dir.empty()) return print_usage_error("--write-checkpoint needs --out DIR");
       const auto spec = bench::spec_by_name(write_name);
       const double t0 = now();
       bench::write_random_checkpoint(spec, write_dir);
@@ -420,12 +420,12 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (child) {
-      if (c.model.empty()) return usage_error("--child needs --model DIR");
+      if (c.model.empty()) return print_usage_error("--child needs --model DIR");
       const io::model_config cfg = io::load_config((fs::path(c.model) / "config.json").string());
       json r;
       if (cfg.family == io::family::bert) r = run_child<nn::bert>(c);
       else if (cfg.family == io::family::llama) r = run_child<nn::llama>(c);
-      else return usage_error(c.model + ": the benchmark runs BERT and LLaMA checkpoints");
+      else return print_usage_error(c.model + ": the benchmark runs BERT and LLaMA checkpoints");
       r["threads"] = threads;
       std::fprintf(stderr, "%s: %s step %ld x %ld: %.2f s/step, %.0f minor faults in the last step, load %.1f s, peak RSS %.0f MiB (steps %.0f MiB)\n",
                    c.model.c_str(), c.variant.c_str(), long(c.batch), long(c.seq), r["step_s"].get<double>(),
