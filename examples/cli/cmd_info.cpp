@@ -6,7 +6,7 @@
 #include <iostream>
 
 #include "command.hpp"
-#include "vtrans/io/model_config.hpp"
+#include "vtrans/io/config_check.hpp"
 #include "vtrans/nn/heads.hpp"
 #include "vtrans/prune/cost.hpp"
 
@@ -29,7 +29,7 @@ int run(int argc, char** argv) {
       "seq-len", po::value(&seq_len)->default_value(128), "sequence length for the FLOPs count (attention grows with it)");
   po::variables_map vm;
   if (!cli::parse_options(argc, argv, opts, vm)) return 0;
-  const auto c = io::load_config((std::filesystem::path(model) / "config.json").string());
+  const auto c = io::check_model_folder(model);  // describe only a model whose weights agree with its config
   const auto head = nn::head_from_architectures(c.family, c.architectures, model + "/config.json");
   const auto m = prune::cost(c, head, seq_len);
   std::cout << "model        " << model << "\n"

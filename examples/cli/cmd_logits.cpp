@@ -6,8 +6,9 @@
 #include <sstream>
 
 #include "command.hpp"
+#include "load_model.hpp"
+#include "vtrans/io/atomic_file.hpp"
 #include "vtrans/io/npy.hpp"
-#include "vtrans/nn/load.hpp"
 
 namespace po = boost::program_options;
 using namespace vtrans;
@@ -86,8 +87,12 @@ int run(int argc, char** argv) {
   };
   if (!mask_file.empty()) in.attention_mask = same_layout(mask_file);
   if (!types_file.empty()) in.token_type_ids = same_layout(types_file);
+  // Refused before the model is loaded: an unwritable output, ids outside its tables, too long rows.
+  io::check_output_file(output, "--output");
+  const io::model_config config = io::load_config((std::filesystem::path(model_dir) / "config.json").string());
+  cli::check_model_input(config, in.ids, in.token_type_ids, in.seq, ids_file);
 
-  const auto model = nn::load_pretrained<nn::any_family>(model_dir, load);
+  const auto model = cli::load_model(model_dir, load);
   autodiff::no_record guard;
   const auto out = model.forward(in);
   const shape& s = out.logits.shape();

@@ -10,7 +10,7 @@
 #include "command.hpp"
 #include "task_data.hpp"
 #include "vtrans/io/atomic_file.hpp"
-#include "vtrans/nn/load.hpp"
+#include "load_model.hpp"
 #include "vtrans/prune/probe.hpp"
 #include "vtrans/text/tokenizer.hpp"
 #include "vtrans/viz/charts.hpp"
@@ -34,7 +34,7 @@ int run(int argc, char** argv) {
       "out", po::value(&out)->required(), "folder for probe.json and the pictures");
   po::variables_map vm;
   if (!cli::parse_options(argc, argv, opts, vm)) return 0;
-  fs::create_directories(out);
+  io::make_output_folder(out, "--out");
   auto split_data = cli::encode_task_split(model, task, data, split);
   if (limit > 0 && split_data.sequences.size() > std::size_t(limit)) split_data.sequences.resize(std::size_t(limit));
   const auto tok = text::load_tokenizer(model);
@@ -51,7 +51,7 @@ int run(int argc, char** argv) {
     ko.exclude = special;
     keywords = prune::select_keywords(cli::encode_task_split(model, task, data, "train").sequences, ko);
   }
-  const auto m = nn::load_pretrained<nn::any_family>(model);
+  const auto m = cli::load_model(model);
   const prune::attention_probe probe =
       prune::probe_attention(m, prune::probe_batches(split_data.sequences, batch_size, split_data.max_length, split_data.pad_id), special,
                              prune::keyword_ids(keywords));

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "command.hpp"
+#include "load_model.hpp"
 #include "task_data.hpp"
 #include "tokenizer_files.hpp"
 #include "vtrans/io/atomic_file.hpp"
@@ -29,7 +30,7 @@ namespace {
 struct prune_args {
   std::string model, task, data, out, budget = "params=0.5", variant = "vtrans", masks = "vib", split = "test", multipliers;
   prune::prune_options opt;
-  bool no_embeddings = false, quiet = false;
+  bool no_embeddings = false, quiet = false, overwrite = false;
   vtrans::index seq_len = 0;
 };
 
@@ -63,14 +64,18 @@ void add_policy_settings(po::options_description& opts, std::map<std::string, do
 // One compiled pruning run for every family: the teacher's family comes from its config.
 int prune_model(const prune_args& a) {
   using Family = nn::any_family;
-  auto teacher = nn::load_pretrained<Family>(a.model);
+  // Everything that can be refused is refused before the work: the budget as written, the
+  // output folder, then the budget against the teacher's size.
+  prune::prune_options o = a.opt;
+  o.target = prune::budget::parse(a.budget);
+  o.target.count_embeddings = !a.no_embeddings;
+  io::folder_writer out(a.out, a.overwrite, "--out");
+  auto teacher = cli::load_model(a.model);
+  prune::check_budget(o.target, teacher.config(), teacher.head());  // parameter counts do not depend on seq_len
   const cli::task_split train = cli::encode_task_split(a.model, a.task, a.data, "train");
   data::collate_options col;
   col.pad_id = train.pad_id;
   col.max_length = train.max_length;
-  prune::prune_options o = a.opt;
-  o.target = prune::budget::parse(a.budget);
-  o.target.count_embeddings = !a.no_embeddings;
   o.target.seq_len = a.seq_len > 0 ? a.seq_len : train.max_length;
   o.kind = prune::parse_variant(a.variant);
   if (a.quiet) o.progress = train::progress_style::silent;
@@ -91,16 +96,16 @@ int prune_model(const prune_args& a) {
     throw std::invalid_argument("--masks must be " + policy_names() + ", magnitude or random, not \"" + a.masks + "\"");
   }
 
-  fs::create_directories(a.out);
-  prune::save_pruned(r->model, r->kept, teacher.config(), a.out);
-  cli::copy_tokenizer_files(a.model, a.out, {"training_args.json"});  // as usable as the teacher's folder
+  // The folder is assembled beside --out and renamed into place whole once the reports are in.
+  prune::save_pruned(r->model, r->kept, teacher.config(), out.path());
+  cli::copy_tokenizer_files(a.model, out.path(), {"training_args.json"});  // as usable as the teacher's folder
 
   // metric of both models on the evaluation split, latency on a batch of full-length inputs
   const auto metric_of = [&](const std::string& dir) {
     if (a.split == "none") return std::map<std::string, double>{{"none", 0.0}};
     return cli::evaluate_task(dir, a.task, a.data, a.split, 64, 0, false, false, true);
   };
-  const auto mt = metric_of(a.model), mp = metric_of(a.out);
+  const auto mt = metric_of(a.model), mp = metric_of(out.path());
   const std::string metric_name = mt.count("accuracy") ? "accuracy" : mt.count("perplexity") ? "perplexity" : mt.begin()->first;
   nn::batch_input in;
   in.batch = std::min<vtrans::index>(8, vtrans::index(train.sequences.size()));
@@ -113,9 +118,10 @@ int prune_model(const prune_args& a) {
   prune::run_summary s{method, o.target.str(), metric_name, mt.at(metric_name), mp.at(metric_name),
                        prune::measure_latency_ms(teacher, in), prune::measure_latency_ms(r->model, in)};
   const auto j = prune::report_json(s, teacher, *r);
-  io::write_file_atomic((fs::path(a.out) / "prune_report.json").string(), j.dump(2));
+  io::write_file_atomic((fs::path(out.path()) / "prune_report.json").string(), j.dump(2));
   const std::string md = prune::report_markdown(j);
-  io::write_file_atomic((fs::path(a.out) / "prune_report.md").string(), md);
+  io::write_file_atomic((fs::path(out.path()) / "prune_report.md").string(), md);
+  out.commit();
   std::cout << md << "\nwrote " << a.out << " (model, prune_report.json, prune_report.md)\n";
   return 0;
 }
@@ -131,7 +137,8 @@ int run(int argc, char** argv) {
     ("budget", po::value(&a.budget)->default_value(a.budget), "params=FRACTION kept (e.g. 0.3), params=COUNT (e.g. 30M) or flops=FRACTION")
     ("variant", po::value(&a.variant)->default_value(a.variant), "vtrans (masks + weights, all data), fast (a data fraction), faster (masks only, weights frozen)")
     ("masks", po::value(&a.masks)->default_value(a.masks), ("mask policy: " + policy_names() + " (VTrans, CoFi), or the baselines magnitude and random").c_str())
-    ("out", po::value(&a.out)->required(), "folder for the pruned model and its reports")
+    ("out", po::value(&a.out)->required(), "folder for the pruned model and its reports (must not exist or be empty)")
+    ("overwrite", po::bool_switch(&a.overwrite), "replace an existing --out folder (once the new one is complete)")
     ("split", po::value(&a.split)->default_value(a.split), "split the metric is reported on (none: no evaluation)")
     ("prune-epochs", po::value(&o.prune_epochs)->default_value(o.prune_epochs), "pruning schedule in epochs over the pruning set")
     ("prune-steps", po::value(&o.prune_steps)->default_value(o.prune_steps), "pruning schedule in steps instead (-1: use --prune-epochs)")

@@ -41,7 +41,7 @@ int run(int argc, char** argv) {
       "out", po::value(&out)->required(), "folder for report.md and the SVG pictures");
   po::variables_map vm;
   if (!cli::parse_options(argc, argv, opts, vm)) return 0;
-  fs::create_directories(out);
+  io::make_output_folder(out, "--out");
   std::vector<nlohmann::json> reports;
   for (const auto& r : runs) reports.push_back(read_json(r));
 

@@ -21,6 +21,7 @@
 #include "tasks.hpp"
 #include "tokenizer_files.hpp"
 #include "vtrans/data/batching.hpp"
+#include "vtrans/error.hpp"
 #include "vtrans/io/atomic_file.hpp"
 #include "vtrans/io/make_config.hpp"
 #include "vtrans/nn/save.hpp"
@@ -47,7 +48,7 @@ struct train_args {
   double lr = 1e-3, warmup = 0.06, weight_decay = 0.01, dropout = 0.1, max_grad_norm = 1.0, mlm_probability = 0.15;
   std::string schedule = "linear";
   std::uint64_t seed = 0;
-  bool resume = false, pair = false, header = false, regression = false, quiet = false;
+  bool resume = false, overwrite = false, pair = false, header = false, regression = false, quiet = false;
   std::int64_t checkpoint_every = 200, log_every = 10;
   index eval_batch_size = 64;
 };
@@ -101,10 +102,23 @@ std::string metrics_line(const std::map<std::string, double>& m) {
   return out;
 }
 
-int train_model(const train_args& a, io::family f, task_source& src, std::unique_ptr<text::tokenizer> tok) {
+// A loss or gradient that is no longer a finite number: training stops before the next checkpoint
+// could save diverged weights, naming the step and the quantity.
+void check_finite(const train::step_report& r, train::task_kind task, const fs::path& ckpt) {
+  const char* what = !std::isfinite(r.loss) ? "loss" : !std::isfinite(r.grad_norm) ? "gradient norm" : nullptr;
+  if (!what) return;
+  const double v = !std::isfinite(r.loss) ? r.loss : r.grad_norm;
+  const std::string last = train::is_training_checkpoint(ckpt.string()) ? "--resume continues from the last checkpoint" : "no checkpoint was saved";
+  std::ostringstream m;
+  m << "training diverged at step " << r.step << ": the " << train::task_kind_name(task) << " " << what << " is " << v << " (learning rate "
+    << r.lr << "); nothing was written to --out, " << last << "; try a lower --lr or --max-grad-norm";
+  throw vtrans::error(m.str());
+}
+
+int train_model(const train_args& a, io::family f, task_source& src, std::unique_ptr<text::tokenizer> tok, io::folder_writer& folder) {
   using model_t = nn::transformer<nn::any_family, masks::none, cpu, float>;
   const auto& spec = src.spec();
-  const fs::path out(a.out);
+  const fs::path out(folder.path());  // the work folder; renamed onto --out when complete
   const bool progress_on = !a.quiet;
   auto now = [] { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); };
   const double t0 = now();
@@ -188,6 +202,7 @@ int train_model(const train_args& a, io::family f, task_source& src, std::unique
   std::int64_t window_steps = 0;
   const double train_start = now();
   trainer.run([&](const train::step_report& r) {
+    check_finite(r, spec.objective, ckpt);
     bar.set_note("lr " + fmt(r.lr, 6));
     bar.update(r.step, r.loss, double(r.tokens));
     window_loss += r.loss, window_tokens += double(r.tokens), ++window_steps;
@@ -198,7 +213,10 @@ int train_model(const train_args& a, io::family f, task_source& src, std::unique
                  {"elapsed_s", now() - t0}});
       window_loss = window_tokens = 0, window_steps = 0, window_start = now();
     }
-    if (a.checkpoint_every > 0 && r.step % a.checkpoint_every == 0 && r.step < total) trainer.save(ckpt.string());
+    if (a.checkpoint_every > 0 && r.step % a.checkpoint_every == 0 && r.step < total) {
+      trainer.save(ckpt.string());
+      folder.keep_staging();  // from now on a killed or failed run can be resumed
+    }
     return true;
   });
   bar.finish();
@@ -225,8 +243,33 @@ int train_model(const train_args& a, io::family f, task_source& src, std::unique
     std::cout << split << ": " << metrics_line(r.metrics) << "\n";
   }
   log.write({{"event", "end"}, {"step", trainer.state().step}, {"train_seconds", train_seconds}, {"total_seconds", now() - t0}});
-  std::cout << "wrote " << out.string() << " (train " << fmt(train_seconds, 1) << " s, total " << fmt(now() - t0, 1) << " s)\n";
+  folder.commit();
+  std::cout << "wrote " << folder.target() << " (train " << fmt(train_seconds, 1) << " s, total " << fmt(now() - t0, 1) << " s)\n";
   return 0;
+}
+
+// The folder a run writes into: ".NAME.partial" beside --out, renamed onto --out when the model
+// is complete. It survives a killed run once a checkpoint is in it, for --resume; --resume of a
+// finished run starts from a copy of --out. Everything is checked here, before any work.
+io::folder_writer work_folder(const train_args& a) {
+  fs::path target(a.out);
+  if (target.filename().empty()) target = target.parent_path();
+  const fs::path work = target.parent_path() / ("." + target.filename().string() + ".partial");
+  const bool interrupted = fs::is_directory(work);
+  const bool resumable = interrupted && train::is_training_checkpoint((work / "checkpoint").string());
+  if (interrupted && !a.resume && resumable && !a.overwrite)
+    throw usage_error("--out " + a.out + ": an interrupted run left its work in " + work.string() +
+                      "; continue it with --resume or start again with --overwrite");
+  if (interrupted && !(a.resume && resumable)) fs::remove_all(work);  // nothing there to resume, or replaced on request
+  if (a.resume && !resumable && !train::is_training_checkpoint((target / "checkpoint").string()))
+    throw usage_error("--resume: no training checkpoint in " + (work / "checkpoint").string() + " or " + (target / "checkpoint").string());
+  io::folder_writer folder(a.out, a.overwrite || a.resume, "--out", work.string());
+  if (a.resume && resumable) {
+    folder.keep_staging();
+  } else if (a.resume) {
+    fs::copy(target, work, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  }
+  return folder;
 }
 
 int run_train(int argc, char** argv) {
@@ -244,7 +287,8 @@ int run_train(int argc, char** argv) {
       ("data", po::value(&a.data)->required(),
        "Brown folder (brown-*), GLUE task folder with train.tsv/dev.tsv (glue:*), or the training file (tsv, jsonl)")
       ("eval-data", po::value(&a.eval_data), "tsv/jsonl: file evaluated after training (same format)")
-      ("out", po::value(&a.out)->required(), "output folder")
+      ("out", po::value(&a.out)->required(), "output folder (must not exist or be empty; assembled beside it in .NAME.partial)")
+      ("overwrite", po::bool_switch(&a.overwrite), "replace an existing --out folder (once the new one is complete), or an interrupted run's work")
       ("pair", po::bool_switch(&a.pair), "tsv: rows are text, text_pair, label")
       ("header", po::bool_switch(&a.header), "tsv: skip the first line")
       ("regression", po::bool_switch(&a.regression), "tsv/jsonl: labels are numbers (MSE loss, Pearson/Spearman)")
@@ -271,7 +315,7 @@ int run_train(int argc, char** argv) {
       ("dropout", po::value(&a.dropout)->default_value(a.dropout), "hidden dropout probability")
       ("mlm-probability", po::value(&a.mlm_probability)->default_value(a.mlm_probability), "masked LM: share of tokens selected")
       ("seed", po::value(&a.seed)->default_value(a.seed), "seed of initialisation, data order, dropout and masking")
-      ("resume", po::bool_switch(&a.resume), "continue from OUT/checkpoint (same options; a larger --steps extends the run)")
+      ("resume", po::bool_switch(&a.resume), "continue an interrupted run, or extend a finished one from OUT/checkpoint (same options; a larger --steps)")
       ("checkpoint-every", po::value(&a.checkpoint_every)->default_value(a.checkpoint_every), "save OUT/checkpoint every N steps (0: only at the end)")
       ("log-every", po::value(&a.log_every)->default_value(a.log_every), "write a train_log.jsonl record every N steps")
       ("eval-batch-size", po::value(&a.eval_batch_size)->default_value(a.eval_batch_size), "sequences per evaluation batch")
@@ -283,8 +327,8 @@ int run_train(int argc, char** argv) {
   if (!family) throw std::invalid_argument("unknown --family '" + a.family + "' (" + nn::family_names() + ")");
   const task_spec spec = parse_task(a.task, *family, a.regression);
   task_source src(spec, make_source_options(spec, a.data, a.eval_data, a.pair, a.header, a.regression));
-  const fs::path out(a.out);
-  fs::create_directories(out);
+  io::folder_writer folder = work_folder(a);
+  const fs::path out(folder.path());
 
   std::unique_ptr<text::tokenizer> tok;
   if (a.resume && has_tokenizer_files(out)) {
@@ -306,7 +350,7 @@ int run_train(int argc, char** argv) {
     std::cerr << "tokenizer: WordPiece, " << vocab.size() << " pieces built from the training text in "
               << fmt(std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(), 1) << " s\n";
   }
-  return train_model(a, *family, src, std::move(tok));
+  return train_model(a, *family, src, std::move(tok), folder);
 }
 
 const bool registered = add("train", "train a model from scratch on a task (Brown, GLUE, TSV, JSONL)", run_train);

@@ -7,10 +7,11 @@
 #include <sstream>
 
 #include "encoding.hpp"
+#include "load_model.hpp"
 #include "tasks.hpp"
 #include "vtrans/data/batching.hpp"
+#include "vtrans/io/json.hpp"
 #include "vtrans/io/model_config.hpp"
-#include "vtrans/nn/load.hpp"
 #include "vtrans/text/tokenizer.hpp"
 #include "vtrans/train/evaluate.hpp"
 #include "vtrans/train/progress.hpp"
@@ -23,10 +24,9 @@ namespace vtrans::cli {
 nlohmann::json saved_args(const std::string& model_dir) {
   const fs::path p = fs::path(model_dir) / "training_args.json";
   if (!fs::is_regular_file(p)) return nlohmann::json::object();
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return nlohmann::json::parse(s.str());
+  nlohmann::json j = io::read_json_file(p.string());
+  if (!j.is_object()) throw format_error(p.string() + ": must be a JSON object");
+  return j;
 }
 
 namespace {
@@ -63,6 +63,7 @@ prepared_split prepare_split(const std::string& model_dir, const std::string& ta
   p.split.sequences = encode_split(p.spec, src.read_split(split), *tok, enc);
   p.split.pad_id = static_cast<std::int32_t>(std::max<index>(0, p.config.pad_token_id));
   p.split.max_length = len;
+  check_model_input(p.config, p.split.sequences, len, data + " (" + split + " split)");
   return p;
 }
 }  // namespace
@@ -72,7 +73,7 @@ std::map<std::string, double> evaluate_task(const std::string& model_dir, const 
                                             const std::string& split, long batch_size, long max_length, bool pair, bool header,
                                             bool quiet) {
   prepared_split p = prepare_split(model_dir, task_name, data, split, max_length, pair, header);
-  auto model = nn::load_pretrained<nn::any_family>(model_dir);
+  auto model = load_model(model_dir);
   if (model.head() != train::head_for(p.spec.objective))
     throw std::invalid_argument(model_dir + ": the model's head (" + std::string(nn::head_name(model.head())) + ") does not fit task " +
                                 p.spec.name);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <doctest/doctest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vtrans/io/errors.hpp"
@@ -74,6 +75,15 @@ std::string error_of(F&& f) {
 template <class F>
 std::string format_error_of(F&& f) {
   return error_of<vtrans::format_error>(std::forward<F>(f));
+}
+
+// The id of a process that has exited and been reaped: temporaries named after it are stale.
+inline long dead_pid() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return long(child);
 }
 
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }

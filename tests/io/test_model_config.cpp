@@ -639,3 +639,30 @@ TEST_CASE("model_config: use_most_common_layer_sizes makes uniform pruning a sto
   use_most_common_layer_sizes(b);
   CHECK(b.num_heads == 12);
 }
+
+TEST_CASE("model_config: sizes are checked against limits before anything is sized by them") {
+  const std::string f = "test/config.json";
+  CHECK_ERROR_NAMES(parse_error(R"({"model_type": "llama", "num_hidden_layers": 0})"), f, "\"num_hidden_layers\"", "at least 1", "got 0");
+  CHECK_ERROR_NAMES(parse_error(R"({"model_type": "bert", "layer_norm_eps": -1e-12})"), f, "\"layer_norm_eps\"", "positive finite");
+  CHECK_ERROR_NAMES(parse_error(R"({"model_type": "bert", "layer_norm_eps": 0})"), f, "\"layer_norm_eps\"", "positive finite");
+  CHECK_ERROR_NAMES(parse_error(R"({"model_type": "llama", "rms_norm_eps": -1})"), f, "\"rms_norm_eps\"", "positive finite");
+  CHECK_ERROR_NAMES(parse_error(R"({"model_type": "bert", "vocab_size": 100000000})"), f, "\"vocab_size\"", "100000000",
+                    "limit of 16777216");
+  CHECK_ERROR_NAMES(parse_error(R"({"model_type": "llama", "intermediate_size": 1099511627775})"), f, "\"intermediate_size\"",
+                    "limit of 1048576");
+  CHECK_ERROR_NAMES(parse_error(R"({"model_type": "llama", "intermediate_size": 1099511627777})"), f, "\"intermediate_size\"",
+                    "implausibly");
+  CHECK_ERROR_NAMES(parse_error(R"({"model_type": "gpt2", "n_embd": 262144, "n_head": 2})"), f, "\"n_embd\"", "limit of 131072");
+  CHECK_ERROR_NAMES(parse_error(R"({"model_type": "gpt2", "n_positions": 100000000})"), f, "\"n_positions\"", "limit");
+  CHECK_ERROR_NAMES(parse_error(R"({"model_type": "llama", "head_dim": 1000000})"), f, "\"head_dim\"", "limit");
+  CHECK_ERROR_NAMES(parse_error(R"({"model_type": "llama", "num_hidden_layers": 2,
+                                    "per_layer_config": {"1": {"intermediate_size": 1099511627776}}})"),
+                    f, "per_layer_config[\"1\"].intermediate_size", "[0, 1048576]");
+  CHECK_ERROR_NAMES(parse_error(R"({"model_type": "llama", "num_hidden_layers": 2,
+                                    "per_layer_config": {"0": {"num_attention_heads": 100000}}})"),
+                    f, "per_layer_config[\"0\"].num_attention_heads", "[0, 16384]");
+  // The largest published sizes stay accepted.
+  CHECK_NOTHROW(parse_config(nlohmann::json::parse(R"({"model_type": "llama", "vocab_size": 256000, "hidden_size": 16384,
+      "num_attention_heads": 128, "num_key_value_heads": 8, "intermediate_size": 53248, "num_hidden_layers": 126,
+      "max_position_embeddings": 1048576})")));
+}

@@ -5,6 +5,7 @@
 // back in the family's own key spelling. Unknown keys are kept in `raw` and round-trip.
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -112,6 +113,14 @@ namespace detail {
 // Above any real model; keeps a corrupt file from requesting a huge per-layer vector.
 inline constexpr index config_max_layers = 100000;
 inline constexpr std::uint64_t config_max_value = std::uint64_t{1} << 40;
+// Caps on the sizes a model is allocated by, each far above any released model (vocabularies
+// reach 2^18, hidden sizes 2^14 - 2^15, FFN widths 2^16 - 2^17, position tables 2^20), so a
+// corrupt or mistyped value is refused before it sizes a table.
+inline constexpr index config_max_vocab = index{1} << 24;
+inline constexpr index config_max_hidden = index{1} << 17;
+inline constexpr index config_max_intermediate = index{1} << 20;
+inline constexpr index config_max_heads = index{1} << 14;
+inline constexpr index config_max_positions = index{1} << 24;
 
 // Typed access to config keys; every error names the file and the key.
 class config_reader {
@@ -297,17 +306,17 @@ inline void parse_layers(const config_reader& r, model_config& c) {
       for (auto f = it.value().begin(); f != it.value().end(); ++f) {
         const std::string& key = f.key();
         const std::string fw = where + "." + key;
-        auto positive = [&](index min_value) {
-          if (!f.value().is_number_integer() || (f.value().is_number_integer() && f.value().get<index>() < min_value))
-            fail(src, fw + " must be an integer >= " + std::to_string(min_value) + ", got " + show(f.value()));
+        auto positive = [&](index max_value) {
+          if (!f.value().is_number_integer() || f.value().get<index>() < 0 || f.value().get<index>() > max_value)
+            fail(src, fw + " must be an integer in [0, " + std::to_string(max_value) + "], got " + show(f.value()));
           return f.value().get<index>();
         };
         if (spelled(key, k.num_heads, "num_attention_heads")) {
-          heads = positive(0);
+          heads = positive(config_max_heads);
         } else if (gqa && spelled(key, k.num_kv_heads, "num_key_value_heads")) {
-          kv = positive(0);  // 0 only with "skip": ["attention"] (checked below), as to_json writes it
+          kv = positive(config_max_heads);  // 0 only with "skip": ["attention"] (checked below), as to_json writes it
         } else if (spelled(key, k.intermediate_size, "intermediate_size")) {
-          inter = positive(0);
+          inter = positive(config_max_intermediate);
         } else if (key == "skip") {
           if (f.value().is_null()) continue;
           if (!f.value().is_array()) fail(src, fw + " must be a list, got " + show(f.value()));
@@ -433,9 +442,22 @@ inline void parse_sizes(const config_reader& r, model_config& c) {
   c.mlp_bias = k.mlp_bias.present() && r.bool_or(std::string(k.mlp_bias.name), k.mlp_bias.fallback);
   if (f.positions == nn::position_kind::rotary) parse_rope(r, c, k.rope_theta);
   if (c.num_layers > config_max_layers) fail(src, "number of layers " + std::to_string(c.num_layers) + " is implausibly large");
+  const auto at_most = [&](std::string_view key, index v, index cap) {
+    if (v > cap)
+      fail(src, "key " + quote(key) + " is " + std::to_string(v) + ", above the limit of " + std::to_string(cap) + " (no real model comes near it)");
+  };
+  at_most(k.vocab_size.name, c.vocab_size, config_max_vocab);
+  at_most(k.hidden_size.name, c.hidden_size, config_max_hidden);
+  at_most(k.intermediate_size.name, c.intermediate_size, config_max_intermediate);
+  at_most(k.num_heads.name, c.num_heads, config_max_heads);
+  at_most(k.max_positions.name, c.max_positions, config_max_positions);
+  if (c.num_layers < 1) fail(src, "key " + quote(k.num_layers.name) + " must be at least 1, got " + std::to_string(c.num_layers));
+  if (!(c.norm_eps > 0) || !std::isfinite(c.norm_eps))  // 0 divides by zero on a constant row; < 0 gives NaN
+    fail(src, "key " + quote(k.norm_eps.name) + " must be a positive finite number, got " + std::to_string(c.norm_eps));
   // "head_dim": read by transformers for some families; for the others a vtrans extension that
   // keeps a pruned hidden size (no longer heads * head_dim) readable.
   if (auto hd = r.opt_int("head_dim", 1)) {
+    at_most("head_dim", *hd, config_max_hidden);
     c.head_dim = *hd;
   } else {
     if (c.hidden_size % c.num_heads != 0)

@@ -7,8 +7,10 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "vtrans/autodiff/autodiff.hpp"
+#include "vtrans/error.hpp"
 #include "vtrans/io/model_config.hpp"
 #include "vtrans/nn/heads.hpp"
 #include "vtrans/prune/cost.hpp"
@@ -24,34 +26,44 @@ struct budget {
   index seq_len = 128;            // for FLOPs per token
 
   // "params=0.3" (keep 30% of the parameters), "params=30M" (or 30000000, 1.5G, 800k),
-  // "flops=0.2" (keep 20% of the FLOPs per token)
+  // "flops=0.2" (keep 20% of the FLOPs per token). A number without suffix is a fraction when in
+  // (0, 1] and a count when a whole number above 1; anything else (params=1.5) is refused rather
+  // than guessed. check_budget() then checks it against the model.
   static budget parse(const std::string& text) {
+    const std::string forms = "use params=FRACTION in (0, 1], params=COUNT (e.g. 30M) or flops=FRACTION in (0, 1]";
+    const auto bad = [&](const std::string& why) { return usage_error("budget \"" + text + "\": " + why); };
     const auto eq = text.find('=');
-    if (eq == std::string::npos) throw std::invalid_argument("budget \"" + text + "\": expected params=FRACTION, params=COUNT or flops=FRACTION");
+    if (eq == std::string::npos) throw bad("expected params=FRACTION, params=COUNT or flops=FRACTION");
     const std::string what = text.substr(0, eq), amount = text.substr(eq + 1);
+    if (what != "params" && what != "flops") throw bad("unknown measure \"" + what + "\"; " + forms);
     double v = 0;
     std::size_t used = 0;
     try {
       v = std::stod(amount, &used);
     } catch (const std::exception&) {
-      throw std::invalid_argument("budget \"" + text + "\": \"" + amount + "\" is not a number");
+      used = 0;
     }
+    if (used == 0 || amount[0] == ' ' || !std::isfinite(v)) throw bad("\"" + amount + "\" is not a number");
     double mult = 1;
     const std::string suffix = amount.substr(used);
     if (suffix == "k" || suffix == "K") mult = 1e3;
     else if (suffix == "M" || suffix == "m") mult = 1e6;
     else if (suffix == "G" || suffix == "B") mult = 1e9;
-    else if (!suffix.empty()) throw std::invalid_argument("budget \"" + text + "\": unknown suffix \"" + suffix + "\" (k, M, G)");
+    else if (!suffix.empty()) throw bad("unknown suffix \"" + suffix + "\" (k, M, G)");
+    if (v <= 0) throw bad("a budget must keep something (read " + amount + "); " + forms);
     budget b;
-    if (what == "params" && suffix.empty() && v > 0 && v <= 1) {
-      b.kind = budget_kind::param_fraction;
-    } else if (what == "params" && v * mult > 1) {
-      b.kind = budget_kind::param_count;
-      v *= mult;
-    } else if (what == "flops" && suffix.empty() && v > 0 && v <= 1) {
+    const bool fraction = suffix.empty() && v <= 1;
+    if (what == "flops") {
+      if (!fraction) throw bad("flops takes the fraction of FLOPs kept, in (0, 1], not " + amount);
       b.kind = budget_kind::flops_fraction;
+    } else if (fraction) {
+      b.kind = budget_kind::param_fraction;
     } else {
-      throw std::invalid_argument("budget \"" + text + "\": use params=FRACTION in (0, 1], params=COUNT (e.g. 30M) or flops=FRACTION in (0, 1]");
+      v *= mult;
+      if (v != std::floor(v))
+        throw bad(amount + " is neither a fraction in (0, 1] nor a whole parameter count; for " + amount +
+                  " million parameters write params=" + amount + "M");
+      b.kind = budget_kind::param_count;
     }
     b.value = v;
     return b;
@@ -140,6 +152,26 @@ inline double target_size(const budget& b, const cost_numbers<double>& full) {
     case budget_kind::flops_fraction: return b.value * full.flops;
   }
   return full.params;
+}
+
+// Checks a budget against the model it prunes, before any work: the parameters it keeps must lie
+// below the model's own size (a count) and at least at the smallest model pruning can produce
+// (every layer removed, hidden size 1; a count or a fraction). Throws usage_error saying what
+// was understood. FLOPs fractions were range-checked by parse().
+inline void check_budget(const budget& b, const io::model_config& c, nn::head_kind head) {
+  if (b.on_flops()) return;
+  const auto full = exact_cost(c, head, b.seq_len, b.count_embeddings);
+  const std::vector<layer_numbers<double>> none(c.layers.size(), layer_numbers<double>{0, 0, 0, 0});
+  const auto floor = size_formula(c, head, b.seq_len, b.count_embeddings, 1.0, none, double_ops{});
+  const auto count = [](double v) { return std::to_string(static_cast<long long>(std::llround(v))); };
+  const std::string counted = b.count_embeddings ? "embeddings included" : "embeddings not counted";
+  const double target = target_size(b, full);
+  if (b.kind == budget_kind::param_count && target >= full.params)
+    throw usage_error("budget " + b.str() + " asks for " + count(target) + " parameters, but the model has " + count(full.params) + " (" +
+                      counted + "): a count must be below the model's size (for a fraction write params=0.5)");
+  if (target < floor.params)
+    throw usage_error("budget " + b.str() + " asks for " + count(target) + " parameters, fewer than the " + count(floor.params) +
+                      " left with every layer removed and hidden size 1 (" + counted + ")");
 }
 
 }  // namespace vtrans::prune

@@ -22,6 +22,7 @@
 #include "vtrans/data/batching.hpp"
 #include "vtrans/data/subset.hpp"
 #include "vtrans/masks/mask_set.hpp"
+#include "vtrans/error.hpp"
 #include "vtrans/prune/budget.hpp"
 #include "vtrans/prune/compact.hpp"
 #include "vtrans/prune/distill.hpp"
@@ -131,6 +132,15 @@ inline double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// A loss term that is no longer a finite number stops the run, naming the phase, step and term.
+template <class V>
+void require_finite(const V& term, const std::string& phase, std::int64_t step, const char* name) {
+  const double v = double(term.item());
+  if (!std::isfinite(v))
+    throw vtrans::error(phase + " diverged at step " + std::to_string(step) + ": the " + name + " is " + std::to_string(v) +
+                        " (try lower learning rates)");
+}
+
 // Loss of a student batch: task loss, logit KD and layer distillation towards the teacher's
 // outputs on the batch's real rows.
 template <class Student, class T, class B>
@@ -208,6 +218,7 @@ std::int64_t finetune(Student& student, const Teacher& teacher, train::task_kind
       fo.training = true;
       fo.dropout_seed = o.seed * 1000003 + std::uint64_t(step);
       const auto loss = detail::distill_loss(student, targets.of(b), task, b, fo, o.distill, autodiff::var<T, B>(proj_w), autodiff::var<T, B>(proj_b));
+      detail::require_finite(loss, phase, step, "task + distillation loss");
       const double lv = double(loss.item());
       autodiff::backward(loss);
       train::clip_grad_norm(params, o.max_grad_norm);
@@ -333,6 +344,7 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
       fo.dropout_seed = o.seed * 7919 + std::uint64_t(step);
       fo.mask_seed = o.seed * 104729 + std::uint64_t(step);
       V loss = detail::distill_loss(student, targets.of(b), task, b, fo, o.distill, V(proj_w), V(proj_b));
+      detail::require_finite(loss, "pruning", step, "task + distillation loss");
       // the masks' regulariser, each structure normalised by its number of units
       student.masks().for_each([&](masks::structure, index, const auto& u) {
         if (loop.regularizer_weight > 0 && u.size() > 0)
@@ -342,6 +354,7 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
       const V& size = o.target.on_flops() ? expected.flops : expected.params;
       const double t = target_sparsity(final_sparsity, step, warmup, ramp_start);
       loss = autodiff::add(loss, lag.penalty(size, full_size, t));
+      detail::require_finite(loss, "pruning", step, "mask regulariser (KL) or Lagrangian size penalty");
       const double lv = last_loss = double(loss.item());
       const double s_hat = 1.0 - double(size.item()) / full_size;
       autodiff::backward(loss);

@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <string>
 
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -60,32 +59,12 @@ inline bool is_training_checkpoint(const std::string& dir) {
 
 template <class Model, class Opt>
 void save_checkpoint(const std::string& dir, const Model& model, const Opt& optimizer, const training_state& state) {
-  namespace fs = std::filesystem;
-  const fs::path target = fs::absolute(fs::path(dir)).lexically_normal();
-  const fs::path parent = target.parent_path();
-  fs::create_directories(parent);
-  const std::string tag = std::to_string(::getpid());
-  const fs::path tmp = parent / ("." + target.filename().string() + ".tmp-" + tag);
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
-  try {
-    nn::save_pretrained(model, tmp.string());
-    optimizer.save((tmp / "optimizer.safetensors").string());
-    io::write_file_atomic((tmp / "trainer_state.json").string(), to_json(state).dump(2) + "\n");
-  } catch (...) {
-    std::error_code ec;
-    fs::remove_all(tmp, ec);
-    throw;
-  }
-  if (fs::exists(target)) {
-    const fs::path old = parent / (target.filename().string() + ".old-" + tag);
-    fs::remove_all(old);
-    fs::rename(target, old);
-    fs::rename(tmp, target);
-    fs::remove_all(old);
-  } else {
-    fs::rename(tmp, target);
-  }
+  // Assembled beside `dir` and swapped in whole: a kill at any moment leaves the old checkpoint or the new one.
+  io::folder_writer folder(dir, true, "checkpoint");
+  nn::save_pretrained(model, folder.path());
+  optimizer.save((std::filesystem::path(folder.path()) / "optimizer.safetensors").string());
+  io::write_file_atomic((std::filesystem::path(folder.path()) / "trainer_state.json").string(), to_json(state).dump(2) + "\n");
+  folder.commit();
 }
 
 // Restores model weights and optimizer state in place; returns the trainer state.
