@@ -161,7 +161,7 @@ json run_child(const child_options& c) {
   const double t_load = wall_now();
   nn::load_options lo = nn::load_options::from_environment();
   if (c.dtype == "auto") lo.matrices = nn::matrix_dtype::as_stored;
-  else if (c.dtype != "float32") throw std::invalid_argument("--dtype must be float32 or auto, not " + c.dtype);
+  else if (c.dtype != "float32") throw vtrans::usage_error("--dtype must be float32 or auto, not " + c.dtype);
   auto teacher = nn::load_pretrained<Family, B, T>(c.model, lo);
   r["load_s"] = wall_now() - t_load;
   r["rss_loaded_mib"] = status_mib("VmRSS:");
@@ -179,7 +179,7 @@ json run_child(const child_options& c) {
   o.target.seq_len = c.seq;
   const masks::loop_settings loop = o.loop_for(masks::vib::loop_defaults());
   if (teacher.matrices() != nn::matrix_dtype::compute && o.kind != prune::variant::faster)
-    throw std::invalid_argument("--dtype auto: 16-bit matrices are frozen, only the faster variant keeps them");
+    throw vtrans::usage_error("--dtype auto: 16-bit matrices are frozen, only the faster variant keeps them");
   nn::transformer<Family, masks::vib, B, T> student(cfg, teacher.head(), nn::for_loading_t(teacher.matrices()), o.seed,
                                                     masks::structure_options<masks::vib>::defaults());
   for (const auto& [name, p] : teacher.parameters()) student.assign(name, p.value().clone());
@@ -393,7 +393,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
+      if (i + 1 >= argc) throw vtrans::usage_error(a + " needs a value");
       return argv[++i];
     };
     try {

@@ -129,7 +129,7 @@ inline checkpoint_spec llama2_7b() { return llama_causal_lm("llama-2-7b", 4096, 
 inline checkpoint_spec spec_by_name(const std::string& name) {
   for (auto s : {bert_base_cls2(), tinyllama_1b(), llama2_7b()})
     if (s.name == name) return s;
-  throw std::invalid_argument("no benchmark checkpoint named \"" + name + "\" (bert-base-cls2, tinyllama-1.1b, llama-2-7b)");
+  throw vtrans::usage_error("no benchmark checkpoint named \"" + name + "\" (bert-base-cls2, tinyllama-1.1b, llama-2-7b)");
 }
 
 namespace detail {

@@ -54,7 +54,7 @@ std::map<std::string, double> baseline_metrics(task_source& src, const std::stri
     case source_kind::brown_mlm: {
       // Add-one unigram over the model's vocabulary, estimated on the training windows and scored
       // on exactly the tokens the causal-LM evaluation scores (every window token but the first).
-      if (!tok || !e) throw std::invalid_argument("the unigram baseline needs the model's tokenizer (--model)");
+      if (!tok || !e) throw vtrans::usage_error("the unigram baseline needs the model's tokenizer (--model)");
       std::vector<double> count(tok->vocab_size(), 1.0);
       double total = double(tok->vocab_size());
       for (const auto& s : encode_split(spec, src.read_split("train"), *tok, *e))
@@ -83,7 +83,7 @@ std::map<std::string, double> baseline_metrics(task_source& src, const std::stri
       std::map<int, std::size_t> c;
       for (const auto& ex : src.read_split("train").examples)
         if (ex.label) ++c[*ex.label];
-      if (c.empty()) throw std::invalid_argument("the majority baseline needs labelled training data");
+      if (c.empty()) throw vtrans::usage_error("the majority baseline needs labelled training data");
       const int majority = std::max_element(c.begin(), c.end(), [](const auto& a, const auto& b) { return a.second < b.second; })->first;
       std::vector<int> pred, gold;
       for (const auto& ex : src.read_split(split).examples) {
@@ -109,7 +109,7 @@ std::map<std::string, double> baseline_task(const std::string& model_dir, const 
                                             bool header) {
   const auto args = model_dir.empty() ? nlohmann::json::object() : saved_args(model_dir);
   const std::string tname = !task_name.empty() ? task_name : args.value("task", std::string());
-  if (tname.empty()) throw std::invalid_argument("--task is required");
+  if (tname.empty()) throw vtrans::usage_error("--task is required");
   std::optional<io::model_config> config;
   if (!model_dir.empty()) config = io::load_config((fs::path(model_dir) / "config.json").string());
   const task_spec spec = parse_task(tname, config ? std::optional<io::family>(config->family) : std::nullopt, config && config->problem_type == "regression");
@@ -117,7 +117,7 @@ std::map<std::string, double> baseline_task(const std::string& model_dir, const 
   source_options so = make_source_options(spec, data, "", pair || args.value("pair", false), header || args.value("header", false),
                                           config && config->problem_type == "regression");
   if (file_task) {
-    if (train_data.empty()) throw std::invalid_argument("--baseline for " + tname + " needs --train-data (the training file)");
+    if (train_data.empty()) throw vtrans::usage_error("--baseline for " + tname + " needs --train-data (the training file)");
     so.files = {{"train", train_data}, {split, data}};
   }
   task_source src(spec, so);

@@ -55,7 +55,7 @@ int run(int argc, char** argv) {
       ("quiet", po::bool_switch(&quiet), "no progress display");
   po::variables_map vm;
   if (!vtrans::cli::parse_options(argc, argv, opts, vm)) return 0;
-  if (model.empty() && !baseline_only) throw std::invalid_argument("--model is required (or --baseline-only)");
+  if (model.empty() && !baseline_only) throw vtrans::usage_error("--model is required (or --baseline-only)");
   if (!baseline_only) print("model", vtrans::cli::evaluate_task(model, task, data, split, batch_size, max_length, pair, header, quiet), json);
   if (baseline || baseline_only) print("baseline", vtrans::cli::baseline_task(model, task, data, train_data, split, max_length, pair, header), json);
   return 0;

@@ -100,13 +100,13 @@ void export_hf(const Model& model, const export_args& a) {
 }
 
 void check_combination(const export_args& a) {
-  if (a.format != "gguf" && a.format != "onnx" && a.format != "hf") throw std::invalid_argument("--format must be gguf, onnx or hf, not " + a.format);
-  if (a.dtype != "f32" && a.dtype != "f16" && a.dtype != "bf16") throw std::invalid_argument("--dtype must be f32, f16 or bf16, not " + a.dtype);
-  if (!a.quant.empty() && a.quant != "q8_0") throw std::invalid_argument("--quant must be q8_0, not " + a.quant);
-  if (!a.quant.empty() && a.format != "gguf") throw std::invalid_argument("--quant q8_0 is a GGUF type; ONNX and Hugging Face folders hold floats");
+  if (a.format != "gguf" && a.format != "onnx" && a.format != "hf") throw vtrans::usage_error("--format must be gguf, onnx or hf, not " + a.format);
+  if (a.dtype != "f32" && a.dtype != "f16" && a.dtype != "bf16") throw vtrans::usage_error("--dtype must be f32, f16 or bf16, not " + a.dtype);
+  if (!a.quant.empty() && a.quant != "q8_0") throw vtrans::usage_error("--quant must be q8_0, not " + a.quant);
+  if (!a.quant.empty() && a.format != "gguf") throw vtrans::usage_error("--quant q8_0 is a GGUF type; ONNX and Hugging Face folders hold floats");
   if (a.format == "hf" && a.dtype != "f32")
-    throw std::invalid_argument("--format hf writes float32 safetensors (16-bit safetensors output is not implemented); use --dtype f32");
-  if (!a.tokenizer.empty() && a.format != "gguf") throw std::invalid_argument("--tokenizer is for --format gguf (the file carries the tokenizer)");
+    throw vtrans::usage_error("--format hf writes float32 safetensors (16-bit safetensors output is not implemented); use --dtype f32");
+  if (!a.tokenizer.empty() && a.format != "gguf") throw vtrans::usage_error("--tokenizer is for --format gguf (the file carries the tokenizer)");
 }
 
 int run(int argc, char** argv) {

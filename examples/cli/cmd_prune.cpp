@@ -93,7 +93,7 @@ int prune_model(const prune_args& a) {
     r.emplace(prune::baseline_prune(teacher, kind, train.objective, train.sequences, col, o));
     method = a.masks;
   } else if (!trained) {
-    throw std::invalid_argument("--masks must be " + policy_names() + ", magnitude or random, not \"" + a.masks + "\"");
+    throw vtrans::usage_error("--masks must be " + policy_names() + ", magnitude or random, not \"" + a.masks + "\"");
   }
 
   // The folder is assembled beside --out and renamed into place whole once the reports are in.
@@ -171,7 +171,7 @@ int run(int argc, char** argv) {
   if (!cli::parse_options(argc, argv, opts, vm)) return 0;
   if (a.multipliers == "adam") o.multipliers = masks::multiplier_rule::adam_ascent;
   else if (a.multipliers == "settling") o.multipliers = masks::multiplier_rule::settling;
-  else if (!a.multipliers.empty()) throw std::invalid_argument("--multipliers must be settling or adam, not \"" + a.multipliers + "\"");
+  else if (!a.multipliers.empty()) throw vtrans::usage_error("--multipliers must be settling or adam, not \"" + a.multipliers + "\"");
   return prune_model(a);
 }
 

@@ -75,13 +75,13 @@ int run(int argc, char** argv) {
         for (std::string f; fields >> f;) {
           std::size_t used = 0;
           const long v = std::stol(f, &used);
-          if (used != f.size()) throw std::invalid_argument("not an id: '" + f + "'");
+          if (used != f.size()) throw vtrans::usage_error("not an id: '" + f + "'");
           ids.push_back(static_cast<token_id>(v));
         }
         std::cout << tok->decode(ids, !vm.count("no-special")) << "\n";
       } else if (pair) {
         const auto tab = line.find('\t');
-        if (tab == std::string::npos) throw std::invalid_argument("--pair needs 'A<TAB>B' lines");
+        if (tab == std::string::npos) throw vtrans::usage_error("--pair needs 'A<TAB>B' lines");
         const auto enc = tok->encode_pair(line.substr(0, tab), line.substr(tab + 1), special);
         print_ids(std::cout, enc.ids);
         if (types) print_ids(std::cout, enc.type_ids);

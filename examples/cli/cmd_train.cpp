@@ -170,7 +170,7 @@ int train_model(const train_args& a, io::family f, task_source& src, std::unique
   to.mlm.probability = a.mlm_probability;
   for (auto id : {specials.cls, specials.sep, specials.pad, specials.bos, specials.eos, specials.mask, specials.unk})
     if (id >= 0) to.mlm.special_ids.push_back(id);
-  if (spec.objective == train::task_kind::masked_lm && to.mlm.mask_id < 0) throw std::invalid_argument("masked LM needs a tokenizer with a mask token");
+  if (spec.objective == train::task_kind::masked_lm && to.mlm.mask_id < 0) throw vtrans::usage_error("masked LM needs a tokenizer with a mask token");
   train::trainer<model_t> trainer(model, optimizer, loader, to);
 
   const fs::path ckpt = out / "checkpoint";
@@ -322,9 +322,9 @@ int run_train(int argc, char** argv) {
       ("quiet", po::bool_switch(&a.quiet), "no progress display");
   po::variables_map vm;
   if (!parse_options(argc, argv, opts, vm)) return 0;
-  if (a.batch_size < 1 || a.grad_accum < 1 || a.max_length < 4 || a.log_every < 1) throw std::invalid_argument("sizes must be positive (max-length at least 4)");
+  if (a.batch_size < 1 || a.grad_accum < 1 || a.max_length < 4 || a.log_every < 1) throw vtrans::usage_error("sizes must be positive (max-length at least 4)");
   const auto family = nn::find_family(a.family);
-  if (!family) throw std::invalid_argument("unknown --family '" + a.family + "' (" + nn::family_names() + ")");
+  if (!family) throw vtrans::usage_error("unknown --family '" + a.family + "' (" + nn::family_names() + ")");
   const task_spec spec = parse_task(a.task, *family, a.regression);
   task_source src(spec, make_source_options(spec, a.data, a.eval_data, a.pair, a.header, a.regression));
   io::folder_writer folder = work_folder(a);

@@ -61,7 +61,7 @@ std::vector<data::sequence> encode_split(const task_spec& spec, split_items item
     default:
       for (const auto& ex : items.examples) out.push_back(data::encode_example(ex, tokenize, o));
       for (const auto& s : out)
-        if (!s.label && !s.score) throw std::invalid_argument("example " + s.id + " has no label");
+        if (!s.label && !s.score) throw vtrans::usage_error("example " + s.id + " has no label");
       return out;
   }
 }

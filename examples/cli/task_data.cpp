@@ -45,7 +45,7 @@ prepared_split prepare_split(const std::string& model_dir, const std::string& ta
   p.args = saved_args(model_dir);
   p.config = io::load_config((fs::path(model_dir) / "config.json").string());
   const std::string tname = !task_name.empty() ? task_name : p.args.value("task", std::string());
-  if (tname.empty()) throw std::invalid_argument("--task is required (the model folder has no training_args.json)");
+  if (tname.empty()) throw vtrans::usage_error("--task is required (the model folder has no training_args.json)");
   p.spec = parse_task(tname, p.config.family, p.config.problem_type == "regression");
   const bool file_task = p.spec.from_file();
   source_options so = make_source_options(p.spec, data, "", pair || p.args.value("pair", false), header || p.args.value("header", false),
@@ -53,7 +53,7 @@ prepared_split prepare_split(const std::string& model_dir, const std::string& ta
   if (file_task) so.files = {{split, data}};
   if (file_task && p.config.problem_type != "regression") so.labels = p.config.id2label;
   task_source src(p.spec, so);
-  if (!src.has_split(split)) throw std::invalid_argument("task " + tname + " has no labelled " + split + " split");
+  if (!src.has_split(split)) throw vtrans::usage_error("task " + tname + " has no labelled " + split + " split");
   const auto tok = text::load_tokenizer(model_dir);
   p.specials = tok->specials();
   const index len = max_length > 0 ? index(max_length)
@@ -75,7 +75,7 @@ std::map<std::string, double> evaluate_task(const std::string& model_dir, const 
   prepared_split p = prepare_split(model_dir, task_name, data, split, max_length, pair, header);
   auto model = load_model(model_dir);
   if (model.head() != train::head_for(p.spec.objective))
-    throw std::invalid_argument(model_dir + ": the model's head (" + std::string(nn::head_name(model.head())) + ") does not fit task " +
+    throw vtrans::usage_error(model_dir + ": the model's head (" + std::string(nn::head_name(model.head())) + ") does not fit task " +
                                 p.spec.name);
   data::batch_plan_options ep;
   ep.batch_size = batch_size;

@@ -26,14 +26,14 @@ task_spec parse_task(const std::string& name, std::optional<io::family> family, 
     t.glue = data::parse_glue_task(name.substr(5));
     if (data::glue_info(t.glue).regression()) t.objective = train::task_kind::regression;
   } else {
-    throw std::invalid_argument("unknown task '" + name + "' (brown-genre, brown-pos, brown-lm, brown-mlm, glue:<TASK>, tsv, jsonl)");
+    throw vtrans::usage_error("unknown task '" + name + "' (brown-genre, brown-pos, brown-lm, brown-mlm, glue:<TASK>, tsv, jsonl)");
   }
   if (t.objective == train::task_kind::masked_lm && !encoder) {
     std::string with;  // the families with a masked-LM head
     nn::for_each_family([&](auto f) {
       if (nn::has_head(decltype(f)::spec, nn::head_kind::masked_lm)) with += (with.empty() ? "" : " or ") + std::string(decltype(f)::spec.model_type);
     });
-    throw std::invalid_argument("task " + name + " (masked LM) needs --family " + with);
+    throw vtrans::usage_error("task " + name + " (masked LM) needs --family " + with);
   }
   return t;
 }
@@ -110,7 +110,7 @@ split_items task_source::read_split(const std::string& split) {
     case source_kind::tsv:
     case source_kind::jsonl: {
       auto it = opt_.files.find(split);
-      if (it == opt_.files.end()) throw std::invalid_argument("task " + spec_.name + ": no file for the " + split + " split");
+      if (it == opt_.files.end()) throw vtrans::usage_error("task " + spec_.name + ": no file for the " + split + " split");
       data::text_pairs_options o;
       o.pair = opt_.pair;
       o.has_header = opt_.header;

@@ -29,7 +29,7 @@ TEST_CASE_TEMPLATE("shape errors name the op and the shapes", B, VTRANS_TEST_BAC
   try {
     autodiff::matmul(a, b);
     FAIL("expected a shape error");
-  } catch (const std::invalid_argument& e) {
+  } catch (const vtrans::usage_error& e) {
     const std::string m = e.what();
     CHECK(m.find("vtrans::matmul") != std::string::npos);
     CHECK(m.find("[2,3]") != std::string::npos);

@@ -244,11 +244,11 @@ TEST_CASE("GGUF refuses what llama.cpp cannot run, naming why") {
   const nlohmann::json j{{"model_type", "gpt2"}, {"architectures", {"GPT2LMHeadModel"}}, {"vocab_size", 4141}, {"n_embd", 32},
                          {"n_layer", 2}, {"n_head", 4}, {"per_layer_config", {{"1", {{"n_head", 2}}}}}};
   const nn::transformer<nn::gpt2, masks::none, cpu, float> hetero(io::parse_config(j, "gpt2"), nn::head_kind::causal_lm);
-  CHECK_THROWS_WITH_AS(exports::gguf_file(hetero, vocab, {}), doctest::Contains("builds every layer with the same sizes"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(exports::gguf_file(hetero, vocab, {}), doctest::Contains("builds every layer with the same sizes"), vtrans::usage_error);
   const nlohmann::json k{{"model_type", "gpt2"}, {"architectures", {"GPT2ForSequenceClassification"}}, {"vocab_size", 4141}, {"n_embd", 32},
                          {"n_layer", 1}, {"n_head", 4}};
   const nn::transformer<nn::gpt2, masks::none, cpu, float> classifier(io::parse_config(k, "gpt2"), nn::head_kind::sequence_classification);
-  CHECK_THROWS_WITH_AS(exports::gguf_file(classifier, vocab, {}), doctest::Contains("sequence_classification head"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(exports::gguf_file(classifier, vocab, {}), doctest::Contains("sequence_classification head"), vtrans::usage_error);
   CHECK_THROWS_WITH_AS(exports::read_gguf_vocab(text_data / "wordpiece", 100), doctest::Contains("4141 tokens but the model's embedding only 100"),
-                       std::invalid_argument);
+                       vtrans::usage_error);
 }

@@ -166,10 +166,10 @@ TEST_CASE("GGUF: header, typed metadata, aligned tensor data, Q8_0 blocks") {
   for (int j = 0; j < 32; ++j) CHECK(int(static_cast<std::int8_t>(g.bytes[block + 2 + std::size_t(j)])) == int(std::lround(q[std::size_t(j)] * 127 / 20.f)));
   CHECK(fs::file_size(path) == g.data_start + 32 + 96 + 32);
 
-  CHECK_THROWS_AS(w.set("a.u32", std::uint32_t(1)), std::invalid_argument);
+  CHECK_THROWS_AS(w.set("a.u32", std::uint32_t(1)), vtrans::usage_error);
   CHECK_THROWS_WITH_AS(w.add_tensor("odd", {33}, io::ggml_type::q8_0, [] { return std::vector<float>(33); }),
-                       doctest::Contains("cannot be stored as q8_0"), std::invalid_argument);
-  CHECK_THROWS_AS(w.add_tensor(std::string(64, 'n'), {1}, io::ggml_type::f32, [] { return std::vector<float>(1); }), std::invalid_argument);
+                       doctest::Contains("cannot be stored as q8_0"), vtrans::usage_error);
+  CHECK_THROWS_AS(w.add_tensor(std::string(64, 'n'), {1}, io::ggml_type::f32, [] { return std::vector<float>(1); }), vtrans::usage_error);
 }
 
 TEST_CASE("GGUF: a write that fails leaves neither the file nor a temporary one") {

@@ -144,9 +144,9 @@ TEST_CASE("padding does not change the outputs of real tokens") {
 TEST_CASE("loading rejects checkpoints that disagree with config.json") {
   CHECK_THROWS_WITH_AS(nn::load_pretrained<nn::gpt2>(models_dir + "bert-cls"), doctest::Contains("model_type is bert, expected gpt2"), io::format_error);
   CHECK_THROWS_WITH_AS(nn::transformer<nn::llama>(io::load_config(models_dir + "mistral-lm"), nn::head_kind::base),
-                       doctest::Contains("config is for model_type mistral"), std::invalid_argument);
+                       doctest::Contains("config is for model_type mistral"), vtrans::usage_error);
   CHECK_THROWS_WITH_AS(nn::transformer<nn::any_family>(io::load_config(models_dir + "gpt2-lm"), nn::head_kind::masked_lm),
-                       doctest::Contains("gpt2 has no masked_lm head"), std::invalid_argument);
+                       doctest::Contains("gpt2 has no masked_lm head"), vtrans::usage_error);
 }
 
 TEST_CASE("the exact parameter count from the sizes equals the parameters a model holds") {

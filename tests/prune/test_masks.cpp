@@ -104,7 +104,7 @@ TEST_CASE("a policy's named settings reach every structure; unknown names are re
   auto hc = masks::structure_options<masks::hard_concrete>::defaults();
   CHECK(hc.heads.init_log_alpha == 10.0);  // CoFi's defaults come from the policy
   CHECK(hc.intermediate.init_log_alpha == 0.0);
-  CHECK_THROWS_WITH_AS(hc.apply({{"keep-temperature", 3.0}}), doctest::Contains("concrete-temperature"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(hc.apply({{"keep-temperature", 3.0}}), doctest::Contains("concrete-temperature"), vtrans::usage_error);
   CHECK(masks::vib::loop_defaults().multipliers == masks::multiplier_rule::settling);
   CHECK(masks::hard_concrete::loop_defaults().multipliers == masks::multiplier_rule::adam_ascent);
 }

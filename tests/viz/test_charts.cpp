@@ -157,7 +157,7 @@ TEST_CASE("structure chart: two bars per layer for heads and FFN, two for the hi
   CHECK(heights[1] / heights[0] == doctest::Approx(5.0 / 6).epsilon(0.02));
   nlohmann::json bad = synthetic_report();
   bad["layers"]["after"].erase(0);
-  CHECK_THROWS_AS(viz::structure_chart(bad), std::invalid_argument);
+  CHECK_THROWS_AS(viz::structure_chart(bad), vtrans::usage_error);
 }
 
 TEST_CASE("trade-off chart: one marker per (method, budget), one line per method, a legend") {

@@ -99,10 +99,10 @@ TEST_CASE("the probe accumulator rejects inconsistent shapes and order") {
   const std::vector<float> p(2 * 2 * 3 * 3, 0.1f);
   CHECK_THROWS_AS(acc.add_layer(0, p.data(), 2, 2, 3, 3), std::logic_error);
   acc.begin_batch(2, 3, std::vector<std::int32_t>(6, 1), {});
-  CHECK_THROWS_AS(acc.add_layer(0, p.data(), 2, 3, 3, 3), std::invalid_argument);
+  CHECK_THROWS_AS(acc.add_layer(0, p.data(), 2, 3, 3, 3), vtrans::usage_error);
   CHECK_THROWS_AS(acc.add_layer(5, p.data(), 2, 2, 3, 3), std::out_of_range);
-  CHECK_THROWS_AS(acc.begin_batch(2, 3, std::vector<std::int32_t>(5, 1), {}), std::invalid_argument);
-  CHECK_THROWS_AS(prune::attention_probe_accumulator({4}, {3}, {}, {}), std::invalid_argument);
+  CHECK_THROWS_AS(acc.begin_batch(2, 3, std::vector<std::int32_t>(5, 1), {}), vtrans::usage_error);
+  CHECK_THROWS_AS(prune::attention_probe_accumulator({4}, {3}, {}, {}), vtrans::usage_error);
   CHECK_NOTHROW(acc.add_layer(0, p.data(), 2, 2, 3, 3));
   const auto r = acc.result();
   CHECK(r.layers[1].empty());
@@ -124,7 +124,7 @@ TEST_CASE("probe JSON round-trips") {
   CHECK(back.keyword_ids == r.keyword_ids);
   auto bad = j;
   bad["layers"][0]["self"] = {0.1};
-  CHECK_THROWS_WITH_AS(prune::probe_from_json(bad), doctest::Contains("self"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(prune::probe_from_json(bad), doctest::Contains("self"), vtrans::usage_error);
 }
 
 namespace {
@@ -317,8 +317,8 @@ TEST_CASE("relating a probe to a pruning report: fates, removal steps, GQA group
 
   auto wrong = relation_probe();
   wrong.layers[1].pop_back();
-  CHECK_THROWS_WITH_AS(prune::relate_probe_to_report(wrong, relation_report()), doctest::Contains("before pruning"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(prune::relate_probe_to_report(wrong, relation_report()), doctest::Contains("before pruning"), vtrans::usage_error);
   auto short_scores = relation_report();
   short_scores["trajectory"][1]["head_scores"][1] = {1.0};
-  CHECK_THROWS_AS(prune::relate_probe_to_report(relation_probe(), short_scores), std::invalid_argument);
+  CHECK_THROWS_AS(prune::relate_probe_to_report(relation_probe(), short_scores), vtrans::usage_error);
 }

@@ -15,6 +15,7 @@
 
 #include "vtrans/data/encode.hpp"
 #include "vtrans/data/shuffle.hpp"
+#include "vtrans/error.hpp"
 #include "vtrans/tensor/shape.hpp"
 
 namespace vtrans::data {
@@ -72,9 +73,9 @@ inline batch collate(const std::vector<sequence>& data, const std::vector<std::s
     const auto n = static_cast<std::size_t>(length(s));
     const std::size_t row = b * static_cast<std::size_t>(out.seq_len);
     if (!s.token_type_ids.empty() && s.token_type_ids.size() != s.ids.size())
-      throw std::invalid_argument("vtrans::data::collate: token_type_ids length differs from ids in item " + std::to_string(indices[b]));
+      throw vtrans::usage_error("vtrans::data::collate: token_type_ids length differs from ids in item " + std::to_string(indices[b]));
     if (!s.token_labels.empty() && s.token_labels.size() != s.ids.size())
-      throw std::invalid_argument("vtrans::data::collate: token_labels length differs from ids in item " + std::to_string(indices[b]));
+      throw vtrans::usage_error("vtrans::data::collate: token_labels length differs from ids in item " + std::to_string(indices[b]));
     for (std::size_t t = 0; t < n; ++t) {
       out.ids[row + t] = s.ids[t];
       out.attention_mask[row + t] = 1;
@@ -99,7 +100,7 @@ struct batch_plan_options {
 // plan on every run; different epochs get independent orders.
 inline std::vector<std::vector<std::size_t>> plan_batches(const std::vector<std::size_t>& lengths,
                                                           const batch_plan_options& opt, std::uint64_t epoch = 0) {
-  if (opt.batch_size <= 0) throw std::invalid_argument("vtrans::data::plan_batches: batch_size must be positive");
+  if (opt.batch_size <= 0) throw vtrans::usage_error("vtrans::data::plan_batches: batch_size must be positive");
   const std::size_t n = lengths.size();
   const auto bs = static_cast<std::size_t>(opt.batch_size);
   std::mt19937_64 rng(derive_seed(opt.seed, epoch));

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "vtrans/error.hpp"
 #include "vtrans/io/gguf.hpp"
 #include "vtrans/io/protobuf.hpp"
 #include "vtrans/text/read_file.hpp"
@@ -59,7 +60,7 @@ inline void spm_settings(const std::string& bytes, const std::string& source, gg
   if (auto trainer = reader::find(bytes, 2, source))
     if (auto t = reader::find(trainer->bytes, 3, source)) model_type = std::int64_t(t->value);
   if (model_type != 2)
-    throw std::invalid_argument(source + ": SentencePiece model type " + std::to_string(model_type) +
+    throw vtrans::usage_error(source + ": SentencePiece model type " + std::to_string(model_type) +
                                 " is not BPE (2); llama.cpp's SentencePiece tokenizer merges BPE pieces by score");
   bool dummy_prefix = true, remove_ws = true;
   std::string normalizer = "nmt_nfkc";
@@ -99,7 +100,7 @@ inline void from_sentencepiece(const std::filesystem::path& file, gguf_vocab& v)
     v.scores.push_back(score);
     v.types.push_back(type);
   }
-  if (v.tokens.empty()) throw std::invalid_argument(source + ": the SentencePiece model lists no pieces");
+  if (v.tokens.empty()) throw vtrans::usage_error(source + ": the SentencePiece model lists no pieces");
 }
 
 inline void from_byte_bpe(const text::byte_bpe& bpe, gguf_vocab& v, const std::string& source) {
@@ -110,7 +111,7 @@ inline void from_byte_bpe(const text::byte_bpe& bpe, gguf_vocab& v, const std::s
     try {
       t = bpe.id_to_token(text::token_id(id));
     } catch (const std::out_of_range&) {
-      throw std::invalid_argument(source + ": the vocabulary has no token with id " + std::to_string(id) +
+      throw vtrans::usage_error(source + ": the vocabulary has no token with id " + std::to_string(id) +
                                   " (GGUF lists tokens 0..n-1 without gaps)");
     }
     v.tokens.push_back(t);
@@ -149,7 +150,7 @@ inline gguf_vocab read_gguf_vocab(const std::filesystem::path& dir, std::int64_t
   if (kind == "sentencepiece") detail::from_sentencepiece(dir / "tokenizer.model", v);
   else if (kind == "byte_bpe") detail::from_byte_bpe(detail::concrete<text::byte_bpe>(*tok), v, dir.string());
   else if (kind == "wordpiece") detail::from_wordpiece(detail::concrete<text::wordpiece>(*tok), v);
-  else throw std::invalid_argument(dir.string() + ": tokenizer kind " + kind + " cannot be written to GGUF");
+  else throw vtrans::usage_error(dir.string() + ": tokenizer kind " + kind + " cannot be written to GGUF");
   v.specials = tok->specials();
 
   // the template for one sequence: a special token first is BOS (BERT: [CLS]); one last is EOS or SEP
@@ -160,7 +161,7 @@ inline gguf_vocab read_gguf_vocab(const std::filesystem::path& dir, std::int64_t
   }
 
   if (std::int64_t(v.tokens.size()) > model_vocab)
-    throw std::invalid_argument(dir.string() + ": the tokenizer has " + std::to_string(v.tokens.size()) +
+    throw vtrans::usage_error(dir.string() + ": the tokenizer has " + std::to_string(v.tokens.size()) +
                                 " tokens but the model's embedding only " + std::to_string(model_vocab) + " rows");
   for (std::size_t i = v.tokens.size(); std::int64_t(i) < model_vocab; ++i) {
     v.tokens.push_back("[PAD" + std::to_string(i) + "]");

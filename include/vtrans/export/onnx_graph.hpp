@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "vtrans/error.hpp"
 #include "vtrans/io/onnx.hpp"
 #include "vtrans/tensor/math.hpp"
 
@@ -76,7 +77,7 @@ class onnx_builder {
         const std::string inner = op("Mul", {op("Add", {x, op("Mul", {cube, float_scalar(0.044715f)})}), float_scalar(float(std::sqrt(2 / 3.14159265358979323846)))});
         return op("Mul", {op("Mul", {x, float_scalar(0.5f)}), op("Add", {op("Tanh", {inner}), float_scalar(1)})});
       }
-      default: throw std::invalid_argument("ONNX: activation not supported in an FFN");
+      default: throw vtrans::usage_error("ONNX: activation not supported in an FFN");
     }
   }
 

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "vtrans/error.hpp"
 #include "vtrans/export/gguf_layout.hpp"
 #include "vtrans/export/gguf_vocab.hpp"
 #include "vtrans/io/gguf.hpp"
@@ -73,20 +74,20 @@ inline void check_activation(const gguf_layout& layout, const io::model_config& 
     if (c.activation == a) return;
   const std::string msg = "llama.cpp's " + std::string(layout.arch) + " graph computes " + std::string(layout.activations.front()) +
                           "; this model's activation is " + c.activation;
-  if (layout.other_activation_fails) throw std::invalid_argument("GGUF: " + msg);
+  if (layout.other_activation_fails) throw vtrans::usage_error("GGUF: " + msg);
   s.notes.push_back(msg);
 }
 }  // namespace detail
 
 // Checks that llama.cpp can run the model and plans the blocks: the architecture, the layers
-// written and their sizes, placeholders included. Throws std::invalid_argument saying why not.
+// written and their sizes, placeholders included. Throws vtrans::usage_error saying why not.
 inline gguf_summary plan_gguf(const io::model_config& c, nn::head_kind head) {
   const gguf_layout* layout = gguf_layout_of(c.family);
   if (!layout)
-    throw std::invalid_argument("GGUF: llama.cpp has no architecture for " + std::string(io::family_name(c.family)) +
+    throw vtrans::usage_error("GGUF: llama.cpp has no architecture for " + std::string(io::family_name(c.family)) +
                                 " models in vtrans's table (LLaMA, Mistral, Qwen2, GPT-2); use --format onnx or hf");
   if (head != nn::head_kind::causal_lm)
-    throw std::invalid_argument(std::string("GGUF: llama.cpp runs causal language models; this model has a ") + nn::head_name(head) +
+    throw vtrans::usage_error(std::string("GGUF: llama.cpp runs causal language models; this model has a ") + nn::head_name(head) +
                                 " head (use --format onnx or hf)");
   gguf_summary s;
   detail::check_activation(*layout, c, s);
@@ -101,12 +102,12 @@ inline gguf_summary plan_gguf(const io::model_config& c, nn::head_kind head) {
   std::vector<io::layer_sizes> kept;
   for (const auto& l : c.layers)
     if (l.has_attention || l.has_mlp) kept.push_back(l);
-  if (kept.empty()) throw std::invalid_argument("GGUF: every layer of the model is removed");
+  if (kept.empty()) throw vtrans::usage_error("GGUF: every layer of the model is removed");
   const auto& first = kept.front();
   bool uniform = true;
   for (const auto& l : kept) uniform = uniform && l.has_attention && l.has_mlp && l == first;
   if (uniform && layout->heads_span_width && first.heads * c.head_dim != c.hidden_size)
-    throw std::invalid_argument("GGUF: llama.cpp's GPT-2 graph needs heads x head size = hidden size (" + std::to_string(first.heads) + " x " +
+    throw vtrans::usage_error("GGUF: llama.cpp's GPT-2 graph needs heads x head size = hidden size (" + std::to_string(first.heads) + " x " +
                                 std::to_string(c.head_dim) + " != " + std::to_string(c.hidden_size) + ")");
   if (!uniform && !layout->per_layer_arch) {
     std::string sizes;
@@ -115,7 +116,7 @@ inline gguf_summary plan_gguf(const io::model_config& c, nn::head_kind head) {
       sizes += (i ? ", " : "") + (l.has_attention ? std::to_string(l.heads) + " heads" : std::string("no attention")) + " / " +
                (l.has_mlp ? "FFN " + std::to_string(l.intermediate) : std::string("no FFN"));
     }
-    throw std::invalid_argument("GGUF: llama.cpp's " + std::string(layout->arch) +
+    throw vtrans::usage_error("GGUF: llama.cpp's " + std::string(layout->arch) +
                                 " graph builds every layer with the same sizes, and this model's layers differ (" + sizes +
                                 "); use --format onnx or hf");
   }

@@ -17,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include "vtrans/error.hpp"
 #include "vtrans/export/onnx_graph.hpp"
 #include "vtrans/nn/transformer.hpp"
 #include "vtrans/version.hpp"
@@ -33,7 +34,7 @@ class onnx_export {
  public:
   onnx_export(const Model& m, const onnx_options& opt) : m_(m), c_(m.config()), g_(opt.matrices) {
     if (f_.positions == nn::position_kind::rotary || f_.norm != nn::norm_kind::layer_norm || f_.gated_mlp())
-      throw std::invalid_argument("ONNX: vtrans writes graphs of LayerNorm families with learned positions (BERT, RoBERTa, GPT-2); " +
+      throw vtrans::usage_error("ONNX: vtrans writes graphs of LayerNorm families with learned positions (BERT, RoBERTa, GPT-2); " +
                                   std::string(io::family_name(c_.family)) + " models go to GGUF (llama.cpp) or a Hugging Face folder");
   }
 

@@ -20,6 +20,7 @@
 #include <variant>
 #include <vector>
 
+#include "vtrans/error.hpp"
 #include "vtrans/io/atomic_file.hpp"
 #include "vtrans/io/dtype.hpp"
 #include "vtrans/io/errors.hpp"
@@ -98,8 +99,8 @@ class gguf_writer {
 
   // Sets a key; each key once (GGUF readers take the first of duplicates, so a second is a bug).
   void set(const std::string& key, gguf_value value) {
-    if (key.empty()) throw std::invalid_argument("gguf: empty metadata key");
-    if (!keys_.insert(key).second) throw std::invalid_argument("gguf: metadata key " + key + " set twice");
+    if (key.empty()) throw vtrans::usage_error("gguf: empty metadata key");
+    if (!keys_.insert(key).second) throw vtrans::usage_error("gguf: metadata key " + key + " set twice");
     kv_.emplace_back(key, std::move(value));
   }
   bool has(const std::string& key) const { return keys_.count(key) != 0; }
@@ -107,11 +108,11 @@ class gguf_writer {
   // Adds a tensor of dimensions ne (innermost first) whose row-major values `values` produces
   // when the file is written.
   void add_tensor(const std::string& name, std::vector<std::uint64_t> ne, ggml_type type, std::function<std::vector<float>()> values) {
-    if (name.empty() || name.size() >= 64) throw std::invalid_argument("gguf: tensor name \"" + name + "\" must have 1 to 63 bytes");
-    if (!tensor_names_.insert(name).second) throw std::invalid_argument("gguf: tensor " + name + " added twice");
-    if (ne.empty() || ne.size() > 4) throw std::invalid_argument("gguf: tensor " + name + " must have 1 to 4 dimensions");
+    if (name.empty() || name.size() >= 64) throw vtrans::usage_error("gguf: tensor name \"" + name + "\" must have 1 to 63 bytes");
+    if (!tensor_names_.insert(name).second) throw vtrans::usage_error("gguf: tensor " + name + " added twice");
+    if (ne.empty() || ne.size() > 4) throw vtrans::usage_error("gguf: tensor " + name + " must have 1 to 4 dimensions");
     if (ne[0] % ggml_block_size(type) != 0)
-      throw std::invalid_argument("gguf: tensor " + name + " rows of " + std::to_string(ne[0]) + " values cannot be stored as " +
+      throw vtrans::usage_error("gguf: tensor " + name + " rows of " + std::to_string(ne[0]) + " values cannot be stored as " +
                                   ggml_type_name(type) + " (blocks of " + std::to_string(ggml_block_size(type)) + ")");
     tensors_.push_back({name, std::move(ne), type, std::move(values)});
   }

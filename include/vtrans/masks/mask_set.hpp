@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "vtrans/error.hpp"
 #include "vtrans/io/model_config.hpp"
 #include "vtrans/masks/policies.hpp"  // the library's policies, for anyone who builds a masked model
 #include "vtrans/masks/policy.hpp"
@@ -36,7 +37,7 @@ struct structure_options {
         std::string known;
         typename Policy::options probe{};
         for (const auto& s : Policy::settings(probe)) known += std::string(known.empty() ? "" : ", ") + s.name;
-        throw std::invalid_argument(std::string("mask setting \"") + name + "\" is not one of " + Policy::name() + "'s (" +
+        throw vtrans::usage_error(std::string("mask setting \"") + name + "\" is not one of " + Policy::name() + "'s (" +
                                     (known.empty() ? "none" : known) + ")");
       }
     }

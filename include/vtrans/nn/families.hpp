@@ -8,6 +8,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "vtrans/error.hpp"
 #include "vtrans/nn/families/bert.hpp"
 #include "vtrans/nn/families/gpt2.hpp"
 #include "vtrans/nn/families/llama.hpp"
@@ -43,7 +44,7 @@ template <class Fn, class First, class... Rest>
 decltype(auto) with_family_in(io::family f, Fn& fn, family_list<First, Rest...>) {
   if (f == First::id) return fn(First{});
   if constexpr (sizeof...(Rest) > 0) return with_family_in(f, fn, family_list<Rest...>{});
-  else throw std::invalid_argument("unknown model family " + std::string(f.name()));
+  else throw vtrans::usage_error("unknown model family " + std::string(f.name()));
 }
 template <class Fn, class... Families>
 void for_each_family_in(Fn& fn, family_list<Families...>) {

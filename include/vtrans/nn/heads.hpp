@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "vtrans/error.hpp"
 #include "vtrans/io/family.hpp"
 
 namespace vtrans::nn {
@@ -55,7 +56,7 @@ inline head_kind head_from_architectures(io::family f, const std::vector<std::st
   for (head_kind h : {head_kind::base, head_kind::sequence_classification, head_kind::token_classification, head_kind::masked_lm,
                       head_kind::causal_lm})
     if (has_head(f.spec(), h) && architecture_name(f, h) == a) return h;
-  throw std::invalid_argument(source + ": architecture \"" + a + "\" is not supported for model_type " + std::string(f.name()));
+  throw vtrans::usage_error(source + ": architecture \"" + a + "\" is not supported for model_type " + std::string(f.name()));
 }
 
 }  // namespace vtrans::nn

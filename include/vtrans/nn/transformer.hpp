@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "vtrans/autodiff/autodiff.hpp"
+#include "vtrans/error.hpp"
 #include "vtrans/io/model_config.hpp"
 #include "vtrans/masks/mask_set.hpp"
 #include "vtrans/masks/none.hpp"
@@ -60,7 +61,7 @@ inline math::unary_op activation_from_name(const std::string& name) {
   if (name == "relu") return math::unary_op::relu;
   if (name == "silu" || name == "swish") return math::unary_op::silu;
   if (name == "tanh") return math::unary_op::tanh;
-  throw std::invalid_argument("config.json: activation \"" + name + "\" is not supported (gelu, gelu_new, relu, silu, tanh)");
+  throw vtrans::usage_error("config.json: activation \"" + name + "\" is not supported (gelu, gelu_new, relu, silu, tanh)");
 }
 
 // Normal draws made to initialise parameters, over the whole process: a model built for loading
@@ -158,7 +159,7 @@ class basic_transformer {
                     const mask_options& mask_opt = mask_options::defaults())
       : config_(std::move(config)), spec_(&config_.spec()), head_(head), seed_(seed), uninitialised_(true), matrices_(tag.matrices),
         act_(activation_from_name(config_.activation)), masks_(config_, math::mix64(seed ^ 0x6d61736b), mask_opt) {
-    if (matrices_ == matrix_dtype::as_stored) throw std::invalid_argument("transformer: matrix_dtype::as_stored is resolved by the loader");
+    if (matrices_ == matrix_dtype::as_stored) throw vtrans::usage_error("transformer: matrix_dtype::as_stored is resolved by the loader");
     build();
   }
 
@@ -198,10 +199,10 @@ class basic_transformer {
   // and its teacher hold one set of frozen weights); names and shapes must match.
   template <class Other>
   void share_frozen(const Other& from) {
-    if (from.matrices() != matrices_) throw std::invalid_argument("transformer: share_frozen between models of different matrix types");
+    if (from.matrices() != matrices_) throw vtrans::usage_error("transformer: share_frozen between models of different matrix types");
     for (const auto& s : frozen_) {
       const auto* o = from.find_frozen(s.name);
-      if (!o || o->shape != s.shape) throw std::invalid_argument("transformer: no 16-bit matrix " + s.name + " of shape " + s.shape.str() + " to share");
+      if (!o || o->shape != s.shape) throw vtrans::usage_error("transformer: no 16-bit matrix " + s.name + " of shape " + s.shape.str() + " to share");
       const auto& theirs = from.layers()[o->layer].*(o->member);
       frozen_matrix& mine = layers_[s.layer].*(s.member);
       mine.bf = theirs.bf;
@@ -214,13 +215,13 @@ class basic_transformer {
     const frozen_slot* s = find_frozen(name);
     if (!s) throw std::out_of_range("transformer: no 16-bit matrix named " + name);
     if (value.shape() != s->shape)
-      throw std::invalid_argument("transformer: tensor " + name + " has shape " + value.shape().str() + ", the config implies " + s->shape.str());
+      throw vtrans::usage_error("transformer: tensor " + name + " has shape " + value.shape().str() + ", the config implies " + s->shape.str());
     frozen_matrix& m = layers_[s->layer].*(s->member);
     if constexpr (std::is_same_v<H, bf16>) {
-      if (matrices_ != matrix_dtype::bf16) throw std::invalid_argument("transformer: " + name + " is not kept in bf16");
+      if (matrices_ != matrix_dtype::bf16) throw vtrans::usage_error("transformer: " + name + " is not kept in bf16");
       m.bf = autodiff::frozen<bf16, B>(std::move(value));
     } else {
-      if (matrices_ != matrix_dtype::f16) throw std::invalid_argument("transformer: " + name + " is not kept in f16");
+      if (matrices_ != matrix_dtype::f16) throw vtrans::usage_error("transformer: " + name + " is not kept in f16");
       m.hf = autodiff::frozen<f16, B>(std::move(value));
     }
   }
@@ -294,7 +295,7 @@ class basic_transformer {
   void assign(const std::string& name, tensor_t value) {
     const param_t& p = parameter(name);
     if (value.shape() != p.shape())
-      throw std::invalid_argument("transformer: tensor " + name + " has shape " + value.shape().str() + ", the config implies " + p.shape().str());
+      throw vtrans::usage_error("transformer: tensor " + name + " has shape " + value.shape().str() + ", the config implies " + p.shape().str());
     const_cast<param_t&>(p).value() = std::move(value);
   }
 
@@ -347,7 +348,7 @@ class basic_transformer {
     const head_roles& r = f.heads;
     const index D = config_.hidden_size, V = config_.vocab_size, L = config_.num_labels;
     if (!has_head(f, head_))
-      throw std::invalid_argument("transformer: " + config_.model_type + " has no " + head_name(head_) + " head");
+      throw vtrans::usage_error("transformer: " + config_.model_type + " has no " + head_name(head_) + " head");
     switch (head_) {
       case head_kind::base: break;
       case head_kind::sequence_classification:
@@ -681,7 +682,7 @@ class transformer : public basic_transformer<Mask, B, T> {
  private:
   static io::model_config checked(io::model_config c) {
     if (!accepts<Family>(c.family))
-      throw std::invalid_argument("transformer<" + family_label<Family>() + ">: config is for model_type " + std::string(c.family.name()));
+      throw vtrans::usage_error("transformer<" + family_label<Family>() + ">: config is for model_type " + std::string(c.family.name()));
     return c;
   }
 };

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "vtrans/error.hpp"
 #include "vtrans/nn/transformer.hpp"
 
 namespace vtrans::prune {
@@ -58,7 +59,7 @@ kept_units kept_of(const Model& m) {
     L.mlp_scale = mlp_scale[l];
     k.layers.push_back(std::move(L));
   }
-  if (k.hidden.empty()) throw std::invalid_argument("compact: every hidden unit is removed");
+  if (k.hidden.empty()) throw vtrans::usage_error("compact: every hidden unit is removed");
   return k;
 }
 

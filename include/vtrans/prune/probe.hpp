@@ -60,6 +60,7 @@
 
 #include "vtrans/autodiff/tape.hpp"
 #include "vtrans/data/batching.hpp"
+#include "vtrans/error.hpp"
 #include "vtrans/nn/transformer.hpp"
 #include "vtrans/train/metrics.hpp"
 
@@ -86,7 +87,7 @@ inline const char* category_name(probe_category c) {
 inline probe_category parse_probe_category(const std::string& name) {
   for (auto c : probe_categories)
     if (name == category_name(c)) return c;
-  throw std::invalid_argument("vtrans::prune::parse_probe_category: unknown category '" + name + "'");
+  throw vtrans::usage_error("vtrans::prune::parse_probe_category: unknown category '" + name + "'");
 }
 
 // The statistics of one head (or the mean of a key/value group's heads).
@@ -137,11 +138,11 @@ class attention_probe_accumulator {
                               std::vector<std::int32_t> keyword_ids)
       : heads_(std::move(heads)), kv_heads_(std::move(kv_heads)), special_(sorted(std::move(special_ids))), keyword_(sorted(std::move(keyword_ids))) {
     if (heads_.size() != kv_heads_.size())
-      throw std::invalid_argument("vtrans::prune::attention_probe_accumulator: " + std::to_string(heads_.size()) + " layers of heads but " +
+      throw vtrans::usage_error("vtrans::prune::attention_probe_accumulator: " + std::to_string(heads_.size()) + " layers of heads but " +
                                   std::to_string(kv_heads_.size()) + " of kv_heads");
     for (std::size_t l = 0; l < heads_.size(); ++l)
       if (heads_[l] < 0 || kv_heads_[l] < 0 || (heads_[l] > 0 && (kv_heads_[l] == 0 || heads_[l] % kv_heads_[l] != 0)))
-        throw std::invalid_argument("vtrans::prune::attention_probe_accumulator: layer " + std::to_string(l) + " has " +
+        throw vtrans::usage_error("vtrans::prune::attention_probe_accumulator: layer " + std::to_string(l) + " has " +
                                     std::to_string(heads_[l]) + " heads and " + std::to_string(kv_heads_[l]) + " kv heads");
     sums_.resize(heads_.size());
     for (std::size_t l = 0; l < heads_.size(); ++l) sums_[l].assign(static_cast<std::size_t>(heads_[l]), {});
@@ -152,7 +153,7 @@ class attention_probe_accumulator {
   void begin_batch(index batch, index seq, const std::vector<std::int32_t>& ids, const std::vector<std::int32_t>& attention_mask) {
     const auto cells = static_cast<std::size_t>(batch * seq);
     if (batch < 0 || seq < 0 || ids.size() != cells || (!attention_mask.empty() && attention_mask.size() != cells))
-      throw std::invalid_argument("vtrans::prune::attention_probe_accumulator: batch " + std::to_string(batch) + " x " + std::to_string(seq) +
+      throw vtrans::usage_error("vtrans::prune::attention_probe_accumulator: batch " + std::to_string(batch) + " x " + std::to_string(seq) +
                                   " with " + std::to_string(ids.size()) + " ids and " + std::to_string(attention_mask.size()) + " mask values");
     batch_ = batch;
     seq_ = seq;
@@ -207,7 +208,7 @@ class attention_probe_accumulator {
     if (!in_batch_) throw std::logic_error(where + ": add_layer before begin_batch");
     if (layer >= heads_.size()) throw std::out_of_range(where + " of " + std::to_string(heads_.size()));
     if (batch != batch_ || heads != heads_[layer] || q_len != seq_ || k_len != seq_)
-      throw std::invalid_argument(where + ": attention [" + std::to_string(batch) + "," + std::to_string(heads) + "," + std::to_string(q_len) +
+      throw vtrans::usage_error(where + ": attention [" + std::to_string(batch) + "," + std::to_string(heads) + "," + std::to_string(q_len) +
                                   "," + std::to_string(k_len) + "], expected [" + std::to_string(batch_) + "," + std::to_string(heads_[layer]) +
                                   "," + std::to_string(seq_) + "," + std::to_string(seq_) + "]");
     const auto S = static_cast<std::size_t>(seq_);
@@ -318,7 +319,7 @@ attention_probe probe_attention(const Model& model, const std::vector<nn::batch_
 // Padded batches of `batch_size` sequences (in order) for probe_attention.
 inline std::vector<nn::batch_input> probe_batches(const std::vector<data::sequence>& data, index batch_size, index max_length = 0,
                                                   std::int32_t pad_id = 0) {
-  if (batch_size < 1) throw std::invalid_argument("vtrans::prune::probe_batches: batch_size must be positive");
+  if (batch_size < 1) throw vtrans::usage_error("vtrans::prune::probe_batches: batch_size must be positive");
   std::vector<nn::batch_input> out;
   data::collate_options co;
   co.pad_id = pad_id;
@@ -367,7 +368,7 @@ inline nlohmann::json probe_json(const attention_probe& p) {
 
 inline attention_probe probe_from_json(const nlohmann::json& j) {
   const std::string where = "vtrans::prune::probe_from_json: ";
-  if (!j.is_object() || !j.contains("layers") || !j["layers"].is_array()) throw std::invalid_argument(where + "no \"layers\" array");
+  if (!j.is_object() || !j.contains("layers") || !j["layers"].is_array()) throw vtrans::usage_error(where + "no \"layers\" array");
   attention_probe p;
   for (std::size_t l = 0; l < j["layers"].size(); ++l) {
     const auto& jl = j["layers"][l];
@@ -377,7 +378,7 @@ inline attention_probe probe_from_json(const nlohmann::json& j) {
     for (auto c : probe_categories) {
       const auto& v = jl.at(category_name(c));
       if (v.size() != heads)
-        throw std::invalid_argument(where + "layer " + std::to_string(l) + " has " + std::to_string(v.size()) + " values of " + category_name(c) +
+        throw vtrans::usage_error(where + "layer " + std::to_string(l) + " has " + std::to_string(v.size()) + " values of " + category_name(c) +
                                     " for " + std::to_string(heads) + " heads");
       for (std::size_t h = 0; h < heads; ++h) hs[h].get(c) = v[h].get<double>();
     }
@@ -516,9 +517,9 @@ inline probe_relation relate_probe_to_report(const attention_probe& probe, const
   const nlohmann::json empty = nlohmann::json::array();
   const auto& trajectory = report.contains("trajectory") ? report["trajectory"] : empty;
   if (before.size() != probe.layers.size())
-    throw std::invalid_argument(where + "the probe has " + std::to_string(probe.layers.size()) + " layers, the report " + std::to_string(before.size()));
+    throw vtrans::usage_error(where + "the probe has " + std::to_string(probe.layers.size()) + " layers, the report " + std::to_string(before.size()));
   if (kept_heads.size() != before.size())
-    throw std::invalid_argument(where + "kept_heads has " + std::to_string(kept_heads.size()) + " layers, the report " + std::to_string(before.size()));
+    throw vtrans::usage_error(where + "kept_heads has " + std::to_string(kept_heads.size()) + " layers, the report " + std::to_string(before.size()));
   const double last_step = trajectory.empty() ? 0.0 : trajectory.back().at("step").get<double>();
 
   probe_relation r;
@@ -528,10 +529,10 @@ inline probe_relation relate_probe_to_report(const attention_probe& probe, const
     const auto groups = before[l].at("kv_heads").get<std::size_t>();
     if (!has_attention || heads == 0) continue;
     if (groups == 0 || heads % groups != 0)
-      throw std::invalid_argument(where + "layer " + std::to_string(l) + " has " + std::to_string(heads) + " heads and " + std::to_string(groups) +
+      throw vtrans::usage_error(where + "layer " + std::to_string(l) + " has " + std::to_string(heads) + " heads and " + std::to_string(groups) +
                                   " kv heads");
     if (probe.layers[l].size() != heads)
-      throw std::invalid_argument(where + "layer " + std::to_string(l) + ": the probe has " + std::to_string(probe.layers[l].size()) +
+      throw vtrans::usage_error(where + "layer " + std::to_string(l) + ": the probe has " + std::to_string(probe.layers[l].size()) +
                                   " heads, the un-pruned model " + std::to_string(heads) + " (probe the model before pruning)");
     const std::size_t per_group = heads / groups;
     std::set<std::size_t> kept;
@@ -544,7 +545,7 @@ inline probe_relation relate_probe_to_report(const attention_probe& probe, const
       for (const auto& pt : trajectory) {
         const auto& scores = pt.at("head_scores");
         if (l >= scores.size() || scores[l].size() != groups)
-          throw std::invalid_argument(where + "trajectory step " + pt.at("step").dump() + " has no " + std::to_string(groups) +
+          throw vtrans::usage_error(where + "trajectory step " + pt.at("step").dump() + " has no " + std::to_string(groups) +
                                       " head scores for layer " + std::to_string(l));
         const double s = scores[l][g].get<double>();
         f.final_score = s;

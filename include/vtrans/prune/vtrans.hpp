@@ -43,7 +43,7 @@ inline variant parse_variant(const std::string& s) {
   if (s == "vtrans") return variant::vtrans;
   if (s == "fast") return variant::fast;
   if (s == "faster") return variant::faster;
-  throw std::invalid_argument("unknown variant \"" + s + "\" (vtrans, fast, faster)");
+  throw vtrans::usage_error("unknown variant \"" + s + "\" (vtrans, fast, faster)");
 }
 
 struct prune_options {
@@ -279,7 +279,7 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
   plan.batch_size = o.batch_size;
   plan.seed = o.seed;
   const data::data_loader loader(pruning_set, plan, collate);
-  if (loader.batches_per_epoch() == 0) throw std::invalid_argument("vtrans_prune: the pruning set is empty (data fraction " + std::to_string(o.data_fraction) + ")");
+  if (loader.batches_per_epoch() == 0) throw vtrans::usage_error("vtrans_prune: the pruning set is empty (data fraction " + std::to_string(o.data_fraction) + ")");
 
   // the student: the teacher's weights under fresh masks
   auto mask_options = masks::structure_options<Policy>::defaults();

@@ -6,13 +6,15 @@
 #include <stdexcept>
 #include <string>
 
+#include "vtrans/error.hpp"
+
 namespace vtrans {
 
 using index = std::int64_t;
 
 // Thrown when an operation receives shapes it cannot combine; the message names the op.
-struct shape_error : std::invalid_argument {
-  using std::invalid_argument::invalid_argument;
+struct shape_error : vtrans::usage_error {
+  using vtrans::usage_error::usage_error;
 };
 
 class shape {

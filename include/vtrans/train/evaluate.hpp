@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "vtrans/data/batching.hpp"
+#include "vtrans/error.hpp"
 #include "vtrans/train/metrics.hpp"
 #include "vtrans/train/objectives.hpp"
 
@@ -72,7 +73,7 @@ eval_result evaluate(const Model& model, task_kind task, const data::data_loader
           nll -= double(row[y]);
           ++counted;
         }
-        if (gold.size() != pred.size()) throw std::invalid_argument("evaluate: some examples have no label");
+        if (gold.size() != pred.size()) throw vtrans::usage_error("evaluate: some examples have no label");
         break;
       case task_kind::regression:
         for (index r = 0; r < b.batch_size; ++r) {

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vtrans/error.hpp"
+
 namespace vtrans::train {
 
 class jsonl_log {
@@ -22,7 +24,7 @@ class jsonl_log {
 
   // Writes `record` (must be an object) as one compact line and flushes.
   void write(const nlohmann::json& record) {
-    if (!record.is_object()) throw std::invalid_argument("vtrans::train::jsonl_log: a record must be a JSON object");
+    if (!record.is_object()) throw vtrans::usage_error("vtrans::train::jsonl_log: a record must be a JSON object");
     out_ << record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     out_.flush();
     if (!out_) throw std::runtime_error("vtrans::train::jsonl_log: write failed on " + path_.string());

@@ -14,13 +14,15 @@
 #include <string_view>
 #include <vector>
 
+#include "vtrans/error.hpp"
+
 namespace vtrans::train {
 
 namespace detail {
 template <class A, class B>
 void check_sizes(const A& a, const B& b, const char* what) {
   if (a.size() != b.size())
-    throw std::invalid_argument(std::string("vtrans::train::") + what + ": " + std::to_string(a.size()) + " predictions vs " +
+    throw vtrans::usage_error(std::string("vtrans::train::") + what + ": " + std::to_string(a.size()) + " predictions vs " +
                                 std::to_string(b.size()) + " references");
 }
 }  // namespace detail
@@ -162,7 +164,7 @@ double spearman(const X& x, const Y& y) {
 
 // exp(total NLL / tokens); the pruning papers' protocol passes nsamples * seqlen as tokens.
 inline double perplexity(double nll_sum, double token_count) {
-  if (!(token_count > 0)) throw std::invalid_argument("vtrans::train::perplexity: token_count must be positive");
+  if (!(token_count > 0)) throw vtrans::usage_error("vtrans::train::perplexity: token_count must be positive");
   return std::exp(nll_sum / token_count);
 }
 

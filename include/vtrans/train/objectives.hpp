@@ -17,6 +17,7 @@
 #include "vtrans/autodiff/autodiff.hpp"
 #include "vtrans/data/batching.hpp"
 #include "vtrans/data/shuffle.hpp"
+#include "vtrans/error.hpp"
 #include "vtrans/nn/heads.hpp"
 #include "vtrans/nn/transformer.hpp"
 
@@ -60,27 +61,27 @@ inline nn::batch_input to_input(const data::batch& b) {
 
 template <class T, class B>
 autodiff::var<T, B> sequence_classification_loss(const nn::model_output<T, B>& out, const data::batch& b) {
-  if (b.token_level) throw std::invalid_argument("sequence_classification_loss: the batch has per-token labels");
+  if (b.token_level) throw vtrans::usage_error("sequence_classification_loss: the batch has per-token labels");
   if (out.logits.shape().rank() != 2 || out.logits.shape()[0] != b.batch_size)
-    throw std::invalid_argument("sequence_classification_loss: logits " + out.logits.shape().str() + " are not [batch, labels]");
+    throw vtrans::usage_error("sequence_classification_loss: logits " + out.logits.shape().str() + " are not [batch, labels]");
   return autodiff::cross_entropy(out.logits, b.labels, data::ignore_index);
 }
 
 template <class T, class B>
 autodiff::var<T, B> regression_loss(const nn::model_output<T, B>& out, const data::batch& b) {
-  if (b.scores.size() != std::size_t(b.batch_size)) throw std::invalid_argument("regression_loss: the batch has no regression targets");
+  if (b.scores.size() != std::size_t(b.batch_size)) throw vtrans::usage_error("regression_loss: the batch has no regression targets");
   if (out.logits.numel() != b.batch_size)
-    throw std::invalid_argument("regression_loss: logits " + out.logits.shape().str() + " are not one value per sequence (num_labels = 1)");
+    throw vtrans::usage_error("regression_loss: logits " + out.logits.shape().str() + " are not one value per sequence (num_labels = 1)");
   std::vector<T> target(b.scores.begin(), b.scores.end());
   for (std::size_t i = 0; i < target.size(); ++i)
-    if (target[i] != target[i]) throw std::invalid_argument("regression_loss: item " + std::to_string(b.indices.at(i)) + " has no score");
+    if (target[i] != target[i]) throw vtrans::usage_error("regression_loss: item " + std::to_string(b.indices.at(i)) + " has no score");
   autodiff::var<T, B> t(tensor<T, B>::from_host(out.logits.shape(), target));
   return autodiff::mse(out.logits, t);
 }
 
 template <class T, class B>
 autodiff::var<T, B> token_classification_loss(const nn::model_output<T, B>& out, const data::batch& b) {
-  if (!b.token_level) throw std::invalid_argument("token_classification_loss: the batch has no per-token labels");
+  if (!b.token_level) throw vtrans::usage_error("token_classification_loss: the batch has no per-token labels");
   return autodiff::cross_entropy(out.logits, b.labels, data::ignore_index);
 }
 
@@ -118,7 +119,7 @@ struct masked_batch {
 
 // Masks a batch; the same (options, stream) gives the same masking (stream: e.g. the step).
 inline masked_batch mask_tokens(const data::batch& b, const mlm_options& opt, std::uint64_t stream) {
-  if (opt.mask_id < 0 || opt.vocab_size <= 0) throw std::invalid_argument("mask_tokens: needs mask_id and vocab_size");
+  if (opt.mask_id < 0 || opt.vocab_size <= 0) throw vtrans::usage_error("mask_tokens: needs mask_id and vocab_size");
   std::mt19937_64 rng(data::derive_seed(opt.seed, stream));
   auto uniform = [&] { return double(rng() >> 11) * 0x1.0p-53; };
   masked_batch m;
@@ -157,7 +158,7 @@ autodiff::var<T, B> task_loss(task_kind task, const nn::model_output<T, B>& out,
     case task_kind::masked_lm: return masked_lm_loss(out, b.labels);
     case task_kind::causal_lm: return causal_lm_loss(out, b);
   }
-  throw std::invalid_argument("task_loss: unknown task");
+  throw vtrans::usage_error("task_loss: unknown task");
 }
 
 }  // namespace vtrans::train

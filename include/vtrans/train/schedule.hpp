@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "vtrans/error.hpp"
+
 namespace vtrans::train {
 
 enum class schedule_kind { constant, linear };
@@ -14,7 +16,7 @@ enum class schedule_kind { constant, linear };
 inline schedule_kind parse_schedule(const std::string& name) {
   if (name == "constant") return schedule_kind::constant;
   if (name == "linear") return schedule_kind::linear;
-  throw std::invalid_argument("unknown learning-rate schedule '" + name + "' (constant, linear)");
+  throw vtrans::usage_error("unknown learning-rate schedule '" + name + "' (constant, linear)");
 }
 
 struct lr_schedule {
@@ -23,7 +25,7 @@ struct lr_schedule {
   std::int64_t total_steps = 0;  // linear: the factor reaches 0 here
 
   double factor(std::int64_t step) const {
-    if (step < 0) throw std::invalid_argument("lr_schedule: negative step");
+    if (step < 0) throw vtrans::usage_error("lr_schedule: negative step");
     if (step < warmup_steps) return double(step) / double(std::max<std::int64_t>(1, warmup_steps));
     if (kind == schedule_kind::constant) return 1.0;
     return std::max(0.0, double(total_steps - step) / double(std::max<std::int64_t>(1, total_steps - warmup_steps)));

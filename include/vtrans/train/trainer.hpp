@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "vtrans/data/batching.hpp"
+#include "vtrans/error.hpp"
 #include "vtrans/train/adamw.hpp"
 #include "vtrans/train/checkpoint.hpp"
 #include "vtrans/train/clip.hpp"
@@ -47,8 +48,8 @@ class trainer {
 
   trainer(Model& model, optimizer_type& optimizer, const data::data_loader& loader, trainer_options options)
       : model_(model), opt_(optimizer), loader_(loader), o_(std::move(options)) {
-    if (o_.grad_accum < 1) throw std::invalid_argument("trainer: grad_accum must be at least 1");
-    if (loader_.batches_per_epoch() == 0) throw std::invalid_argument("trainer: the training set yields no batches");
+    if (o_.grad_accum < 1) throw vtrans::usage_error("trainer: grad_accum must be at least 1");
+    if (loader_.batches_per_epoch() == 0) throw vtrans::usage_error("trainer: the training set yields no batches");
     state_.seed = o_.seed;
     o_.mlm.seed = o_.seed;
   }

@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vtrans/error.hpp"
 #include "vtrans/prune/probe.hpp"
 #include "vtrans/viz/axes.hpp"
 #include "vtrans/viz/color.hpp"
@@ -79,7 +80,7 @@ inline svg_document structure_chart(const nlohmann::json& report, const chart_op
   const auto& before = report.at("layers").at("before");
   const auto& after = report.at("layers").at("after");
   if (before.size() != after.size())
-    throw std::invalid_argument("vtrans::viz::structure_chart: " + std::to_string(before.size()) + " layers before but " + std::to_string(after.size()) +
+    throw vtrans::usage_error("vtrans::viz::structure_chart: " + std::to_string(before.size()) + " layers before but " + std::to_string(after.size()) +
                                 " after");
   const std::size_t L = before.size();
   const double plot_w = std::max(520.0, 34.0 * double(L)), plot_h = 190;
