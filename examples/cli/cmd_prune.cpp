@@ -2,6 +2,7 @@
 // it as a Hugging Face folder, and report metric, size, FLOPs, latency and time per phase.
 #include <boost/program_options.hpp>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -13,6 +14,7 @@
 #include "load_model.hpp"
 #include "task_data.hpp"
 #include "tokenizer_files.hpp"
+#include "work_folder.hpp"
 #include "vtrans/io/atomic_file.hpp"
 #include "vtrans/masks/policies.hpp"
 #include "vtrans/nn/load.hpp"
@@ -30,7 +32,7 @@ namespace {
 struct prune_args {
   std::string model, task, data, out, budget = "params=0.5", variant = "vtrans", masks = "vib", split = "test", multipliers;
   prune::prune_options opt;
-  bool no_embeddings = false, quiet = false, overwrite = false;
+  bool no_embeddings = false, quiet = false, overwrite = false, resume = false;
   vtrans::index seq_len = 0;
 };
 
@@ -61,6 +63,10 @@ void add_policy_settings(po::options_description& opts, std::map<std::string, do
   });
 }
 
+// SIGINT/SIGTERM ask the pruning loop to save its state and stop (prune_options::stop_requested).
+volatile std::sig_atomic_t stop_signal = 0;
+extern "C" void on_stop_signal(int sig) { stop_signal = sig; }
+
 // One compiled pruning run for every family: the teacher's family comes from its config.
 int prune_model(const prune_args& a) {
   using Family = nn::any_family;
@@ -69,7 +75,16 @@ int prune_model(const prune_args& a) {
   prune::prune_options o = a.opt;
   o.target = prune::budget::parse(a.budget);
   o.target.count_embeddings = !a.no_embeddings;
-  io::folder_writer out(a.out, a.overwrite, "--out");
+  // The work folder keeps the pruning state (OUT's ".partial" sibling/pruning_state) for --resume.
+  io::folder_writer out = cli::work_folder({a.out, a.overwrite, a.resume, "pruning state",
+                                            [](const fs::path& dir) { return prune::is_pruning_state((dir / "pruning_state").string()); }, false});
+  const fs::path state_dir = fs::path(out.path()) / "pruning_state";
+  if (o.checkpoint_every > 0 || o.checkpoint_minutes > 0) o.state_dir = state_dir.string();
+  o.resume = a.resume;
+  if (a.resume) std::cerr << "resuming from the pruning state in " << state_dir.string() << "\n";
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  o.stop_requested = [] { return stop_signal != 0; };
   auto teacher = cli::load_model(a.model);
   prune::check_budget(o.target, teacher.config(), teacher.head());  // parameter counts do not depend on seq_len
   const cli::task_split train = cli::encode_task_split(a.model, a.task, a.data, "train");
@@ -83,6 +98,7 @@ int prune_model(const prune_args& a) {
   using dense_t = nn::transformer<Family, masks::none, cpu, float>;
   std::optional<prune::prune_result<dense_t>> r;
   std::string method;
+  if (!o.state_dir.empty()) out.keep_staging();  // from here on a failed or stopped run leaves its state for --resume
   const bool trained = masks::with_policy<masks::trained>(a.masks, [&](auto policy) {
     using P = decltype(policy);
     r.emplace(prune::vtrans_prune<P>(teacher, train.objective, train.sequences, col, o));
@@ -96,7 +112,8 @@ int prune_model(const prune_args& a) {
     throw vtrans::usage_error("--masks must be " + policy_names() + ", magnitude or random, not \"" + a.masks + "\"");
   }
 
-  // The folder is assembled beside --out and renamed into place whole once the reports are in.
+  // The folder is assembled beside --out and renamed into place whole once the reports are in;
+  // the pruning state is not part of it.
   prune::save_pruned(r->model, r->kept, teacher.config(), out.path());
   cli::copy_tokenizer_files(a.model, out.path(), {"training_args.json"});  // as usable as the teacher's folder
 
@@ -121,6 +138,7 @@ int prune_model(const prune_args& a) {
   io::write_file_atomic((fs::path(out.path()) / "prune_report.json").string(), j.dump(2));
   const std::string md = prune::report_markdown(j);
   io::write_file_atomic((fs::path(out.path()) / "prune_report.md").string(), md);
+  fs::remove_all(state_dir);
   out.commit();
   std::cout << md << "\nwrote " << a.out << " (model, prune_report.json, prune_report.md)\n";
   return 0;
@@ -165,6 +183,10 @@ int run(int argc, char** argv) {
     ("seq-len", po::value(&a.seq_len)->default_value(0), "sequence length for FLOPs (default: the model's training length)")
     ("no-embeddings", po::bool_switch(&a.no_embeddings), "leave embedding tables out of the parameter count (CoFi's convention)")
     ("seed", po::value(&o.seed)->default_value(o.seed), "random seed")
+    ("resume", po::bool_switch(&a.resume), "continue an interrupted prune (killed, Ctrl-C) from the state in OUT's .partial folder (same options)")
+    ("checkpoint-every", po::value(&o.checkpoint_every)->default_value(o.checkpoint_every), "save the pruning state every this many steps (0: not by count)")
+    ("checkpoint-minutes", po::value(&o.checkpoint_minutes)->default_value(o.checkpoint_minutes),
+     "save the pruning state every this many minutes (0 and --checkpoint-every 0: no state, no --resume)")
     ("quiet", po::bool_switch(&a.quiet), "no progress output");
   add_policy_settings(opts, o.mask_settings);
   po::variables_map vm;
@@ -172,7 +194,12 @@ int run(int argc, char** argv) {
   if (a.multipliers == "adam") o.multipliers = masks::multiplier_rule::adam_ascent;
   else if (a.multipliers == "settling") o.multipliers = masks::multiplier_rule::settling;
   else if (!a.multipliers.empty()) throw vtrans::usage_error("--multipliers must be settling or adam, not \"" + a.multipliers + "\"");
-  return prune_model(a);
+  try {
+    return prune_model(a);
+  } catch (const vtrans::interrupted& e) {
+    std::cerr << "vtrans prune: " << e.what() << "; continue with the same command and --resume\n";
+    return 130;
+  }
 }
 
 const bool registered = cli::add("prune", "prune a model to a budget with VTrans or a baseline, and export it", run);

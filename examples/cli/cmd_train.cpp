@@ -20,6 +20,7 @@
 #include "encoding.hpp"
 #include "tasks.hpp"
 #include "tokenizer_files.hpp"
+#include "work_folder.hpp"
 #include "vtrans/data/batching.hpp"
 #include "vtrans/error.hpp"
 #include "vtrans/io/atomic_file.hpp"
@@ -248,28 +249,10 @@ int train_model(const train_args& a, io::family f, task_source& src, std::unique
   return 0;
 }
 
-// The folder a run writes into: ".NAME.partial" beside --out, renamed onto --out when the model
-// is complete. It survives a killed run once a checkpoint is in it, for --resume; --resume of a
-// finished run starts from a copy of --out. Everything is checked here, before any work.
+// The work folder: resumable once a checkpoint is in it; --resume of a finished run extends it.
 io::folder_writer work_folder(const train_args& a) {
-  fs::path target(a.out);
-  if (target.filename().empty()) target = target.parent_path();
-  const fs::path work = target.parent_path() / ("." + target.filename().string() + ".partial");
-  const bool interrupted = fs::is_directory(work);
-  const bool resumable = interrupted && train::is_training_checkpoint((work / "checkpoint").string());
-  if (interrupted && !a.resume && resumable && !a.overwrite)
-    throw usage_error("--out " + a.out + ": an interrupted run left its work in " + work.string() +
-                      "; continue it with --resume or start again with --overwrite");
-  if (interrupted && !(a.resume && resumable)) fs::remove_all(work);  // nothing there to resume, or replaced on request
-  if (a.resume && !resumable && !train::is_training_checkpoint((target / "checkpoint").string()))
-    throw usage_error("--resume: no training checkpoint in " + (work / "checkpoint").string() + " or " + (target / "checkpoint").string());
-  io::folder_writer folder(a.out, a.overwrite || a.resume, "--out", work.string());
-  if (a.resume && resumable) {
-    folder.keep_staging();
-  } else if (a.resume) {
-    fs::copy(target, work, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
-  }
-  return folder;
+  return work_folder(resumable_output{a.out, a.overwrite, a.resume, "training checkpoint",
+                                      [](const fs::path& dir) { return train::is_training_checkpoint((dir / "checkpoint").string()); }, true});
 }
 
 int run_train(int argc, char** argv) {

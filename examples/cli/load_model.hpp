@@ -19,7 +19,6 @@ namespace vtrans::cli {
 using any_model = nn::transformer<nn::any_family, masks::none, cpu, float>;
 
 inline any_model load_model(const std::string& dir, const nn::load_options& load = {}) {
-  io::check_model_folder(dir);
   return nn::load_pretrained<nn::any_family>(dir, load);
 }
 

@@ -30,4 +30,10 @@ struct file_error : error {
   using error::error;
 };
 
+// The run was stopped on request (a signal or the caller's callback); the message says whether
+// its state was saved for resuming.
+struct interrupted : error {
+  using error::error;
+};
+
 }  // namespace vtrans

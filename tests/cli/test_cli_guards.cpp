@@ -18,6 +18,7 @@
 
 #include "../data_sets/run_cli.hpp"
 #include "../io/io_test_util.hpp"
+#include "vtrans/prune/pruning_state.hpp"
 
 namespace fs = std::filesystem;
 using vtrans_test::run_cli;
@@ -207,6 +208,72 @@ TEST_CASE("vtrans train: a killed run leaves --out untouched and continues with 
   CHECK(fs::is_regular_file(out / "model.safetensors"));
   CHECK(fs::is_regular_file(out / "training_args.json"));
   CHECK(!fs::exists(partial));
+}
+
+namespace {
+// Starts the program in the background; returns its pid. Its stderr goes to `err`, and its exit
+// status to `rc` when it ends.
+pid_t start_cli(const workspace& w, const std::string& args, const fs::path& err, const fs::path& rc) {
+  const fs::path pid_file = w.tmp.path() / "bg.pid";
+  fs::remove(pid_file);
+  const std::string inner = "OMP_NUM_THREADS=1 " + std::string(VTRANS_CLI_PATH) + " " + args + " >/dev/null 2>" + err.string() + " & echo $! >" +
+                            pid_file.string() + "; wait $!; echo $? >" + rc.string();
+  REQUIRE(std::system(("sh -c '" + inner + "' >/dev/null 2>&1 &").c_str()) == 0);
+  std::error_code ec;
+  for (int i = 0; i < 1000 && (!fs::exists(pid_file) || fs::file_size(pid_file, ec) == 0); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  return pid_t(std::stol(slurp(pid_file)));
+}
+
+void wait_for(const fs::path& file) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(file) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+}  // namespace
+
+TEST_CASE("vtrans prune: a killed or interrupted run continues with --resume to the same model, bit for bit") {
+  workspace w;
+  const fs::path teacher = w.tiny_teacher();
+  const auto prune = [&](const fs::path& out) {
+    return "prune --model " + teacher.string() + " --data " + (teacher.parent_path() / "task.tsv").string() + " --out " + out.string() +
+           " --budget params=0.7 --prune-steps 300 --max-extra-steps 0 --finetune-steps 2 --batch-size 8 --checkpoint-every 2 --split none --quiet";
+  };
+  const fs::path whole = w.work / "whole";
+  auto r = w.run(prune(whole));
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+
+  for (int sig : {SIGKILL, SIGINT}) {
+    const fs::path out = w.work / (sig == SIGKILL ? "killed" : "stopped"), partial = w.work / ("." + out.filename().string() + ".partial");
+    const fs::path err = w.tmp.path() / "bg.err", rc = w.tmp.path() / "bg.rc";
+    fs::remove(rc);
+    const pid_t pid = start_cli(w, prune(out), err, rc);
+    wait_for(partial / "pruning_state" / "pruning_state.json");
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    ::kill(pid, sig);
+    wait_for(rc);
+    INFO("signal " << sig << ": " << slurp(err));
+    REQUIRE(fs::exists(rc));
+    CHECK(std::stoi(slurp(rc)) == (sig == SIGKILL ? 128 + SIGKILL : 130));
+    if (sig == SIGINT) CHECK(has(slurp(err), "; its state is saved in " + (partial / "pruning_state").string() + "; continue with the same command and --resume"));
+    REQUIRE(vtrans::prune::is_pruning_state((partial / "pruning_state").string()));
+    CHECK(!fs::exists(out));
+
+    r = w.run(prune(out));
+    CHECK(r.status == 1);
+    CHECK(has(r.err, "an interrupted run left its work in " + partial.string() + "; continue it with --resume or start again with --overwrite"));
+
+    r = w.run(prune(out) + " --resume");
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    CHECK(has(r.err, "resuming from the pruning state in "));
+    CHECK(slurp(out / "model.safetensors") == slurp(whole / "model.safetensors"));
+    CHECK(slurp(out / "config.json") == slurp(whole / "config.json"));
+    CHECK(!fs::exists(out / "pruning_state"));
+    CHECK(!fs::exists(partial));
+  }
+  r = w.run(prune(w.work / "never-started") + " --resume");
+  CHECK(r.status == 1);
+  CHECK(has(r.err, "--resume: no pruning state in " + (w.work / ".never-started.partial").string()));
 }
 
 TEST_CASE("vtrans logits / info: configs that disagree with their weights fail in milliseconds; ids are checked before the forward") {

@@ -162,6 +162,22 @@ TEST_CASE("a checkpoint bigger than the memory cap is refused before anything is
   CHECK(nn::load_pretrained<nn::bert>(dir).parameter_count() * 4 == vtrans::index(need));
 }
 
+TEST_CASE("a config that disagrees with its checkpoint is refused by load_pretrained before the model is allocated") {
+  namespace fs = std::filesystem;
+  const std::string dir = write_mid_sized_bert(), edited = (fs::temp_directory_path() / "vtrans_test_load_edited").string();
+  fs::remove_all(edited);
+  fs::copy(dir, edited, fs::copy_options::recursive);
+  auto j = nlohmann::json::parse(std::ifstream(edited + "/config.json"));
+  j["intermediate_size"] = 1 << 20;  // 4 GiB per FFN matrix if it were allocated
+  std::ofstream(edited + "/config.json") << j.dump();
+  const auto segments = cpu_detail::block_cache::instance().stats().segments_allocated;
+  CHECK_THROWS_WITH_AS(nn::load_pretrained<nn::bert>(edited),
+                       doctest::Contains("intermediate.dense.weight has shape [512, 128], but "), format_error);
+  CHECK_THROWS_WITH_AS(nn::load_pretrained<nn::any_family>(edited), doctest::Contains("(layer 0: intermediate_size 1048576, hidden_size 128) implies [1048576, 128]"), format_error);
+  CHECK(cpu_detail::block_cache::instance().stats().segments_allocated == segments);
+  fs::remove_all(edited);
+}
+
 TEST_CASE("memory sizes: bytes or K, M, G, T in powers of 1024") {
   CHECK(nn::parse_memory_size("512", "x") == 512);
   CHECK(nn::parse_memory_size("1.5K", "x") == 1536);

@@ -19,6 +19,7 @@
 
 #include "vtrans/error.hpp"
 #include "vtrans/io/checkpoint_reader.hpp"
+#include "vtrans/io/config_check.hpp"
 #include "vtrans/io/model_config.hpp"
 #include "vtrans/io/weight_names.hpp"
 #include "vtrans/nn/transformer.hpp"
@@ -243,7 +244,9 @@ std::vector<std::string> load_weights(Model& model, const std::string& path) {
 }
 
 // The model in a Hugging Face folder; the head comes from config.json's "architectures". Family
-// may be nn::any_family: the model is then of whatever family the folder holds. The parameters
+// may be nn::any_family: the model is then of whatever family the folder holds. Every tensor the
+// config implies is checked against the checkpoint's header first, so a config that disagrees
+// with its weights fails naming both, before anything of its size is allocated. The parameters
 // are allocated uninitialised and filled from the checkpoint (no random numbers are drawn); the
 // layers' matrices are kept as opt.matrices says.
 template <class Family, class B = cpu, class T = float>
@@ -254,6 +257,7 @@ transformer<Family, masks::none, B, T> load_pretrained(const std::string& dir, c
     throw io::format_error(config_path + ": model_type is " + std::string(config.family.name()) + ", expected " + family_label<Family>());
   const head_kind head = head_from_architectures(config.family, config.architectures, config_path);
   const io::checkpoint_reader reader(dir);
+  io::check_config_against_checkpoint(config, head, reader, config_path);  // before the config's sizes are allocated
   const std::uint64_t need = check_memory_cap<T>(reader, config, opt);
   try {
     const for_loading_t tag(resolve_matrices(reader, config, opt.matrices));

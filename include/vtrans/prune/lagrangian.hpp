@@ -53,6 +53,9 @@ class lagrangian {
   double lambda1() const { return double(lambda1_.item()); }
   double lambda2() const { return double(lambda2_.item()); }
   std::vector<std::pair<std::string, param_t>> parameters() const { return {{"lambda1", lambda1_}, {"lambda2", lambda2_}}; }
+  // The adam_ascent rule's optimizer state (saved with the pruning state, pruning_state.hpp).
+  const train::adamw<T, B>& optimizer() const { return adam_; }
+  train::adamw<T, B>& optimizer() { return adam_; }
 
  private:
   masks::multiplier_rule rule_;

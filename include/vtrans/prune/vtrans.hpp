@@ -10,6 +10,8 @@
 //           for them) and never fine-tuned
 // The teacher is frozen and the pruning set fixed, so its outputs are computed once per example
 // and reused (teacher_cache.hpp): after the first epoch a step runs the student only.
+// With a state folder, pruning is resumable (pruning_state.hpp): a resumed run continues bit for
+// bit where the state was written (same machine and thread count).
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -27,6 +29,7 @@
 #include "vtrans/prune/compact.hpp"
 #include "vtrans/prune/distill.hpp"
 #include "vtrans/prune/lagrangian.hpp"
+#include "vtrans/prune/pruning_state.hpp"
 #include "vtrans/prune/select.hpp"
 #include "vtrans/prune/teacher_cache.hpp"
 #include "vtrans/train/adamw.hpp"
@@ -76,6 +79,16 @@ struct prune_options {
   std::uint64_t seed = 1;
   train::progress_style progress = train::progress_style::automatic;
   index trajectory_every = 10;                  // record the mask trajectory every this many steps
+  // Resumable pruning: with state_dir set, the pruning state is written there every
+  // checkpoint_every steps (0: not by count) and every checkpoint_minutes (0: not by time), and
+  // once pruning ends; resume continues from the state found there.
+  std::string state_dir;
+  std::int64_t checkpoint_every = 0;
+  double checkpoint_minutes = 10;
+  bool resume = false;
+  // Checked after every pruning step; true stops the run (after saving the state, with a state
+  // folder) with vtrans::interrupted. The CLI sets it from SIGINT/SIGTERM.
+  std::function<bool()> stop_requested;
 
   masks::loop_settings loop_for(masks::loop_settings d) const {
     if (lr_masks) d.mask_lr = *lr_masks;
@@ -128,6 +141,40 @@ struct prune_result {
 };
 
 namespace detail {
+inline nlohmann::json to_json(const std::vector<trajectory_point>& points) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& p : points)
+    out.push_back({{"step", p.step}, {"loss", p.loss}, {"expected_sparsity", p.expected_sparsity}, {"target_sparsity", p.target_sparsity},
+                   {"lambda1", p.lambda1}, {"lambda2", p.lambda2}, {"head_scores", p.head_scores}});
+  return out;
+}
+inline std::vector<trajectory_point> trajectory_from_json(const nlohmann::json& j, const std::string& source) {
+  std::vector<trajectory_point> out;
+  try {
+    for (const auto& p : j)
+      out.push_back({p.at("step").get<std::int64_t>(), p.at("loss").get<double>(), p.at("expected_sparsity").get<double>(),
+                     p.at("target_sparsity").get<double>(), p.at("lambda1").get<double>(), p.at("lambda2").get<double>(),
+                     p.at("head_scores").get<std::vector<std::vector<double>>>()});
+  } catch (const nlohmann::json::exception& e) {
+    throw format_error(source + ": bad trajectory" + io::detail::json_error_detail(e.what()));
+  }
+  return out;
+}
+
+// The options that decide a pruning trajectory: a resumed run must have the same.
+inline nlohmann::json run_fingerprint(const prune_options& o, const masks::loop_settings& loop, const std::string& policy,
+                                      std::size_t pruning_examples, double teacher_parameters) {
+  return {{"variant", variant_name(o.kind)}, {"masks", policy}, {"budget", o.target.str()}, {"seq_len", o.target.seq_len},
+          {"count_embeddings", o.target.count_embeddings}, {"seed", o.seed}, {"batch_size", o.batch_size},
+          {"data_fraction", o.data_fraction}, {"pruning_examples", pruning_examples}, {"teacher_parameters", teacher_parameters},
+          {"prune_epochs", o.prune_epochs}, {"prune_steps", o.prune_steps}, {"window", o.window}, {"max_extra", o.max_extra},
+          {"max_extra_steps", o.max_extra_steps}, {"lr", o.lr_weights}, {"mask_lr", loop.mask_lr}, {"lambda_lr", loop.lambda_lr},
+          {"warmup", loop.lagrangian_warmup}, {"regularizer_weight", loop.regularizer_weight}, {"multipliers", int(loop.multipliers)},
+          {"stiffness", loop.stiffness}, {"mask_settings", o.mask_settings}, {"kd_weight", o.distill.kd_weight},
+          {"temperature", o.distill.temperature}, {"task_weight", o.distill.task_weight}, {"layer_weight", o.distill.layer_weight},
+          {"max_grad_norm", o.max_grad_norm}, {"teacher_cache_mb", o.teacher_cache_mb}, {"trajectory_every", o.trajectory_every}};
+}
+
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -332,12 +379,50 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
   };
   // CoFi ramps the target from 0; settling multipliers ramp it from where the masks start, so
   // that masks which start sparser than the budget are not first driven dense (docs/method.md)
-  const double ramp_start = loop.multipliers == masks::multiplier_rule::settling ? std::clamp(1.0 - expected_size() / full_size, 0.0, 1.0) : 0.0;
+  double ramp_start = 0;
+  if (!o.resume && loop.multipliers == masks::multiplier_rule::settling) ramp_start = std::clamp(1.0 - expected_size() / full_size, 0.0, 1.0);
   std::int64_t step = 0;
-  double last_loss = 0;
-  for (std::uint64_t epoch = 0; !done(step); ++epoch)
-    for (const auto& indices : loader.plan(epoch)) {
+  double last_loss = 0, earlier_seconds = 0;
+
+  // resumable state: every tensor the loop changes, and when it was last written
+  std::vector<std::pair<std::string, P>> state_params;
+  for (const auto& [name, p] : mask_params) state_params.push_back({"mask/" + name, p});
+  for (const auto& [name, p] : weight_params) state_params.push_back({"weight/" + name, p});
+  for (const auto& [name, p] : lag.parameters()) state_params.push_back({"lagrangian/" + name, p});
+  const nlohmann::json fingerprint = detail::run_fingerprint(o, loop, Policy::name(), pruning_set.size(), full.params);
+  auto last_save = std::chrono::steady_clock::now();
+  std::int64_t saved_step = -1;
+  const auto save_state = [&] {
+    const pruning_state s{step, ramp_start, last_loss, earlier_seconds + detail::seconds_since(t_start), detail::to_json(result.trajectory), fingerprint};
+    save_pruning_state(o.state_dir, state_params, mask_opt, weight_opt, lag.optimizer(), s);
+    last_save = std::chrono::steady_clock::now();
+    saved_step = step;
+  };
+  if (o.resume) {
+    if (o.state_dir.empty()) throw vtrans::usage_error("vtrans_prune: resume needs a state folder (prune_options::state_dir)");
+    const pruning_state s = load_pruning_state(o.state_dir, state_params, mask_opt, weight_opt, lag.optimizer(), fingerprint);
+    step = saved_step = s.step, ramp_start = s.ramp_start, last_loss = s.last_loss, earlier_seconds = s.prune_seconds;
+    result.trajectory = detail::trajectory_from_json(s.trajectory, o.state_dir);
+    // The teacher cache is filled as an uninterrupted run fills it: over the first epoch, in order.
+    if (!done(step)) {
+      const auto first = loader.plan(0);
+      for (std::size_t i = 0; i < first.size() && std::int64_t(i) < step; ++i) {
+        targets.of(loader.make_batch(first[i]));
+        if (!targets.caching()) break;
+      }
+    }
+    bar.update(step);
+  }
+  // where the step falls in the epochs' plans
+  std::uint64_t start_epoch = 0;
+  std::size_t cursor = std::size_t(step);
+  while (cursor > 0 && cursor >= loader.plan(start_epoch).size()) cursor -= loader.plan(start_epoch++).size();
+
+  for (std::uint64_t epoch = start_epoch; !done(step); ++epoch) {
+    const auto batches = loader.plan(epoch);
+    for (std::size_t bi = epoch == start_epoch ? cursor : 0; bi < batches.size(); ++bi) {
       if (done(step)) break;
+      const auto& indices = batches[bi];
       const data::batch b = loader.make_batch(indices);
       nn::forward_options fo;
       fo.training = true;
@@ -373,8 +458,17 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
       ++step;
       bar.step(lv, b.batch_size);
       bar.set_note("sparsity " + std::to_string(s_hat).substr(0, 5) + " -> " + std::to_string(t).substr(0, 5));
+      const bool by_count = o.checkpoint_every > 0 && step % o.checkpoint_every == 0;
+      const bool by_time = o.checkpoint_minutes > 0 && detail::seconds_since(last_save) >= 60.0 * o.checkpoint_minutes;
+      const bool stop = o.stop_requested && o.stop_requested();
+      if (!o.state_dir.empty() && (by_count || by_time || stop) && step != saved_step) save_state();
+      if (stop)
+        throw vtrans::interrupted("pruning stopped at step " + std::to_string(step) + " of " + std::to_string(schedule) +
+                                  (o.state_dir.empty() ? "; no state was saved" : "; its state is saved in " + o.state_dir));
     }
+  }
   bar.finish();
+  if (!o.state_dir.empty() && step != saved_step) save_state();  // a run killed later resumes at the selection
   result.pruning_steps = step;
   result.final_expected_sparsity = 1.0 - expected_size() / full_size;
   result.stopped_in_window = std::abs(expected_size() - limit) <= o.window * limit;
@@ -385,7 +479,7 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
     for (const auto& h : student.masks().heads) pt.head_scores.push_back(h.score());
     result.trajectory.push_back(std::move(pt));
   }
-  result.times.prune_s = detail::seconds_since(t_start);
+  result.times.prune_s = earlier_seconds + detail::seconds_since(t_start);
 
   // Fast-VTrans fine-tunes on all the training data; Faster-VTrans does not fine-tune by default
   select_compact_finetune(student, teacher, task, train_set, collate, o, o.kind, result);
