@@ -24,58 +24,20 @@
 #include "vtrans/tensor/cpu.hpp"  // first: the autodiff headers expect a backend to be declared
 #include "vtrans/autodiff/autodiff.hpp"
 #include "vtrans/tensor/openblas_runtime.hpp"
+#include "measure.hpp"
 
 extern "C" void openblas_set_num_threads(int);
 
 using namespace vtrans;
 using namespace vtrans::autodiff;
 
+using namespace vtrans_bench;
+
 namespace {
 
 using B = cpu;
 using V = var<float, B>;
 using P = param<float, B>;
-
-// Wall clock by default; --cpu-clock switches to the process CPU time (user + system of all
-// threads), which other processes' load disturbs far less on a shared machine (with one thread
-// it is the work done; with more it also counts threads waiting at barriers).
-bool g_cpu_clock = false;
-double now() {
-  if (g_cpu_clock) {
-    timespec ts{};
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
-  }
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-// VmHWM / VmRSS of this process in MiB; writing 5 to clear_refs resets the high-water mark.
-double status_mib(const char* key) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  const std::size_t len = std::strlen(key);
-  while (std::getline(f, line))
-    if (line.compare(0, len, key) == 0) return std::atof(line.c_str() + len + 1) / 1024.0;
-  return -1;
-}
-long minor_faults() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_minflt;
-}
-bool reset_peak() {
-  std::ofstream f("/proc/self/clear_refs");
-  f << "5";
-  f.flush();
-  return static_cast<bool>(f);
-}
 
 struct config {
   vtrans::index batch = 8, seq = 128, hidden = 768, heads = 12, ffn = 3072;
@@ -212,7 +174,7 @@ int main(int argc, char** argv) {
     else if (a == "--profile") c.profile = true;
     else if (a == "--no-peer") c.peer = false;
     else if (a == "--peer-profile") c.peer_profile = true;
-    else if (a == "--cpu-clock") c.cpu_clock = g_cpu_clock = true;
+    else if (a == "--cpu-clock") c.cpu_clock = use_cpu_clock() = true;
     else { std::fprintf(stderr, "unknown argument %s\n", argv[i]); return 2; }
   }
   if (c.threads > 0) { omp_set_num_threads(c.threads); openblas_set_num_threads(c.threads); }

@@ -15,27 +15,17 @@
 #include "vtrans/tensor/cpu.hpp"  // first: the autodiff headers expect a backend to be declared
 #include "vtrans/autodiff/autodiff.hpp"
 #include "vtrans/tensor/openblas_runtime.hpp"
+#include "measure.hpp"
 
 extern "C" void openblas_set_num_threads(int);
 
 using namespace vtrans;
 using namespace vtrans::autodiff;
 
+using namespace vtrans_bench;
+
 namespace {
 
-bool g_cpu_clock = false;
-double now() {
-  if (g_cpu_clock) {
-    timespec ts{};
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
-  }
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
 template <class F>
 double time_ms(int reps, F f) {
   f();  // warm-up: the scratch and outputs come from the allocator's cache afterwards
@@ -63,13 +53,13 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (a == "--reps" && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
     else if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
-    else if (a == "--cpu-clock") g_cpu_clock = true;
+    else if (a == "--cpu-clock") use_cpu_clock() = true;
     else if (a == "--panel" && i + 1 < argc) detail::widen_panel_elements = std::atol(argv[++i]);
     else { std::fprintf(stderr, "unknown argument %s\n", argv[i]); return 2; }
   }
   if (threads > 0) { omp_set_num_threads(threads); openblas_set_num_threads(threads); }
   std::printf("bench_linear16: %s, OpenMP threads %d, median of %d (%s)\n", blas::kernel_report().c_str(), omp_get_max_threads(), reps,
-              g_cpu_clock ? "process CPU time" : "wall clock");
+              use_cpu_clock() ? "process CPU time" : "wall clock");
   std::printf("%-10s %-6s %-18s | %9s %9s %6s | %9s %9s %6s | %8s %8s\n", "model", "layer", "x [rows,in] W [out,in]", "fp32 fwd",
               "bf16 fwd", "ratio", "fp32 f+b", "bf16 f+b", "ratio", "widen", "W MiB");
   const layer_shape shapes[] = {{"BERT-base", "qkvo", 1024, 768, 768},      {"BERT-base", "up", 1024, 768, 3072},

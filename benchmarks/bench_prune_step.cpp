@@ -41,7 +41,9 @@
 #include "vtrans/nn/load.hpp"
 #include "vtrans/prune/vtrans.hpp"
 #include "vtrans/tensor/backend.hpp"
+#include "vtrans/tensor/cpu.hpp"
 #include "vtrans/tensor/openblas_runtime.hpp"
+#include "measure.hpp"
 
 extern "C" void openblas_set_num_threads(int);
 
@@ -49,48 +51,9 @@ using namespace vtrans;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
+using namespace vtrans_bench;
+
 namespace {
-
-// Wall clock by default; --cpu-clock switches the step timings to the process CPU time (all
-// threads), which other processes' load on a shared machine disturbs far less (with one thread it
-// is the work done).
-bool g_cpu_clock = false;
-double wall_now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-double now() {
-  if (!g_cpu_clock) return wall_now();
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-// ---- process measurements -------------------------------------------------------------------
-// VmHWM / VmRSS in MiB; writing 5 to clear_refs resets the high-water mark to the current RSS.
-double status_mib(const char* key) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  const std::size_t len = std::strlen(key);
-  while (std::getline(f, line))
-    if (line.compare(0, len, key) == 0) return std::atof(line.c_str() + len + 1) / 1024.0;
-  return -1;
-}
-bool reset_peak() {
-  std::ofstream f("/proc/self/clear_refs");
-  f << "5";
-  f.flush();
-  return static_cast<bool>(f);
-}
-long minor_faults() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_minflt;
-}
 
 // ---- the CPU backend with its matrix products and attention timed ----------------------------
 // Every kernel is cpu's; gemm/gemm_batched (the linear layers and matmuls) and the fused attention
@@ -403,7 +366,7 @@ int main(int argc, char** argv) {
       else if (a == "--warmup") c.warmup = std::max(0, std::stoi(next()));
       else if (a == "--threads") threads = std::stoi(next());
       else if (a == "--no-peer") peer = false;
-      else if (a == "--cpu-clock") g_cpu_clock = true;
+      else if (a == "--cpu-clock") use_cpu_clock() = true;
       else if (a == "--no-logits") logits = false;
       else if (a == "--write-checkpoint") write_name = next();
       else if (a == "--out") write_dir = next();
@@ -461,7 +424,7 @@ int main(int argc, char** argv) {
   // ---- the comparison ----
   std::printf("bench_prune_step: %s (OPENBLAS_CORETYPE=%s), OpenMP threads %d; %d warm-up + %d timed steps per case, median of %s\n",
               blas::kernel_report().c_str(), std::getenv("OPENBLAS_CORETYPE") ? std::getenv("OPENBLAS_CORETYPE") : "unset", threads,
-              c.warmup, c.steps, g_cpu_clock ? "process CPU time (--cpu-clock)" : "wall-clock time");
+              c.warmup, c.steps, use_cpu_clock() ? "process CPU time (--cpu-clock)" : "wall-clock time");
   std::printf("checkpoints in %s (random weights; reused when complete)\n", cache.c_str());
   const std::vector<bench_case> all = {{"bert-faster", "bert-base-cls2", "faster", 8, 128},
                                        {"bert-vtrans", "bert-base-cls2", "vtrans", 8, 128},
@@ -479,7 +442,7 @@ int main(int argc, char** argv) {
     const std::string b = std::to_string(bc.batch), s = std::to_string(bc.seq);
     std::vector<std::string> args = {self_path(), "--child", "--model", dir, "--variant", bc.variant, "--batch", b, "--seq", s, "--steps",
                                      steps, "--warmup", warm, "--threads", t, "--dtype", bc.variant == "faster" ? c.dtype : "float32"};
-    if (g_cpu_clock) args.push_back("--cpu-clock");
+    if (use_cpu_clock()) args.push_back("--cpu-clock");
     const run_result v = run_process(args);
     json vj = last_json_line(v.out);
     if (v.status != 0 && !vj.contains("error")) vj["error"] = "exit status " + std::to_string(v.status);
@@ -488,7 +451,7 @@ int main(int argc, char** argv) {
       const std::string script = std::string(VTRANS_SOURCE_DIR) + "/benchmarks/pytorch_prune_peer.py";
       args = {"/usr/bin/python3", script, "--model", dir, "--variant", bc.variant, "--batch", b, "--seq", s, "--steps", steps, "--warmup", warm,
               "--threads", t};
-      if (g_cpu_clock) args.push_back("--cpu-clock");
+      if (use_cpu_clock()) args.push_back("--cpu-clock");
       const run_result p = run_process(args);
       tj = last_json_line(p.out);
       if (p.status != 0 && !tj.contains("error")) tj["error"] = "exit status " + std::to_string(p.status);

@@ -11,6 +11,7 @@
 #include "task_data.hpp"
 #include "tasks.hpp"
 #include "vtrans/io/model_config.hpp"
+#include "vtrans/tensor/cpu.hpp"
 #include "vtrans/text/tokenizer.hpp"
 #include "vtrans/train/metrics.hpp"
 

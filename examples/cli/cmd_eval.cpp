@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
+#include "load_model.hpp"
 #include "task_data.hpp"
 
 namespace po = boost::program_options;
@@ -29,7 +30,7 @@ void print(const std::string& what, const std::map<std::string, double>& m, bool
 }
 
 int run(int argc, char** argv) {
-  std::string model, task, data, train_data, split = "test";
+  std::string model, task, data, train_data, split = "test", dtype = "auto";
   long batch_size = 64, max_length = 0;
   bool baseline = false, baseline_only = false, pair = false, header = false, json = false, quiet = false;
   po::options_description opts(
@@ -46,6 +47,7 @@ int run(int argc, char** argv) {
       ("pair", po::bool_switch(&pair), "tsv: rows are text, text_pair, label")
       ("header", po::bool_switch(&header), "tsv: skip the first line")
       ("batch-size", po::value(&batch_size)->default_value(batch_size), "sequences per batch")
+      ("dtype", po::value(&dtype)->default_value(dtype), vtrans::cli::matrix_dtype_help)
       ("max-length", po::value(&max_length)->default_value(max_length), "truncate inputs / LM window length (0: as trained)")
       ("baseline", po::bool_switch(&baseline),
        "also print the trivial baseline: majority class of train, mean training score, most frequent tag per word (brown-pos), "
@@ -56,7 +58,8 @@ int run(int argc, char** argv) {
   po::variables_map vm;
   if (!vtrans::cli::parse_options(argc, argv, opts, vm)) return 0;
   if (model.empty() && !baseline_only) throw vtrans::usage_error("--model is required (or --baseline-only)");
-  if (!baseline_only) print("model", vtrans::cli::evaluate_task(model, task, data, split, batch_size, max_length, pair, header, quiet), json);
+  if (!baseline_only) print("model", vtrans::cli::evaluate_task(model, task, data, split, batch_size, max_length, pair, header, quiet,
+                                                                                vtrans::cli::parse_matrix_dtype(dtype)), json);
   if (baseline || baseline_only) print("baseline", vtrans::cli::baseline_task(model, task, data, train_data, split, max_length, pair, header), json);
   return 0;
 }

@@ -11,6 +11,7 @@
 #include "vtrans/export/to_onnx.hpp"
 #include "vtrans/nn/load.hpp"
 #include "vtrans/nn/save.hpp"
+#include "vtrans/tensor/cpu.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;

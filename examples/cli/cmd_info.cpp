@@ -9,6 +9,7 @@
 #include "vtrans/io/config_check.hpp"
 #include "vtrans/nn/heads.hpp"
 #include "vtrans/prune/cost.hpp"
+#include "vtrans/tensor/cpu.hpp"
 
 namespace po = boost::program_options;
 using namespace vtrans;

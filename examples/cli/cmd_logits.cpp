@@ -60,20 +60,14 @@ int run(int argc, char** argv) {
       "ids-file", po::value(&ids_file)->required(), "one sequence of whitespace-separated token ids per line, all of one length")(
       "mask-file", po::value(&mask_file), "attention mask rows (1 token, 0 padding) in the same layout; default all 1")(
       "token-types-file", po::value(&types_file), "token type rows (BERT segments) in the same layout; default all 0")(
-      "dtype", po::value(&dtype),
-      "the layers' weight matrices in memory: auto (BF16 / F16 as the checkpoint stores them, else float32), float32, bfloat16, "
-      "float16; products are computed in float32 either way")(
+      "dtype", po::value(&dtype), cli::matrix_dtype_help)(
       "output", po::value(&output)->required(),
       "float32 .npy: [batch, seq, vocab] for LM heads, [batch, labels] for sequence classification, [batch, seq, labels] for "
       "token classification, [batch, seq, hidden] for base models");
   po::variables_map vm;
   if (!cli::parse_options(argc, argv, opts, vm)) return 0;
   nn::load_options load = nn::load_options::from_environment();
-  if (dtype == "auto") load.matrices = nn::matrix_dtype::as_stored;
-  else if (dtype == "float32") load.matrices = nn::matrix_dtype::compute;
-  else if (dtype == "bfloat16") load.matrices = nn::matrix_dtype::bf16;
-  else if (dtype == "float16") load.matrices = nn::matrix_dtype::f16;
-  else throw usage_error("--dtype must be auto, float32, bfloat16 or float16, not \"" + dtype + "\"");
+  load.matrices = cli::parse_matrix_dtype(dtype);
   const auto rows = read_id_rows(ids_file);
   nn::batch_input in;
   in.batch = vtrans::index(rows.size());

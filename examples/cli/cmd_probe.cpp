@@ -12,6 +12,7 @@
 #include "vtrans/io/atomic_file.hpp"
 #include "load_model.hpp"
 #include "vtrans/prune/probe.hpp"
+#include "vtrans/tensor/cpu.hpp"
 #include "vtrans/text/tokenizer.hpp"
 #include "vtrans/viz/charts.hpp"
 

@@ -22,6 +22,7 @@
 #include "vtrans/prune/export.hpp"
 #include "vtrans/prune/report.hpp"
 #include "vtrans/prune/vtrans.hpp"
+#include "vtrans/tensor/cpu.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -120,7 +121,7 @@ int prune_model(const prune_args& a) {
   // metric of both models on the evaluation split, latency on a batch of full-length inputs
   const auto metric_of = [&](const std::string& dir) {
     if (a.split == "none") return std::map<std::string, double>{{"none", 0.0}};
-    return cli::evaluate_task(dir, a.task, a.data, a.split, 64, 0, false, false, true);
+    return cli::evaluate_task(dir, a.task, a.data, a.split, 64, 0, false, false, a.quiet);
   };
   const auto mt = metric_of(a.model), mp = metric_of(out.path());
   const std::string metric_name = mt.count("accuracy") ? "accuracy" : mt.count("perplexity") ? "perplexity" : mt.begin()->first;

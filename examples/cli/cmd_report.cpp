@@ -9,6 +9,7 @@
 #include "command.hpp"
 #include "vtrans/io/atomic_file.hpp"
 #include "vtrans/prune/report.hpp"
+#include "vtrans/tensor/cpu.hpp"
 #include "vtrans/viz/charts.hpp"
 
 namespace po = boost::program_options;

@@ -26,6 +26,7 @@
 #include "vtrans/io/atomic_file.hpp"
 #include "vtrans/io/make_config.hpp"
 #include "vtrans/nn/save.hpp"
+#include "vtrans/tensor/cpu.hpp"
 #include "vtrans/text/tokenizer.hpp"
 #include "vtrans/text/wordpiece_vocab.hpp"
 #include "vtrans/train/evaluate.hpp"

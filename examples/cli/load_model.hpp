@@ -13,10 +13,23 @@
 #include "vtrans/error.hpp"
 #include "vtrans/io/config_check.hpp"
 #include "vtrans/nn/load.hpp"
+#include "vtrans/tensor/cpu.hpp"
 
 namespace vtrans::cli {
 
 using any_model = nn::transformer<nn::any_family, masks::none, cpu, float>;
+
+// --dtype of the commands that run a model: how its layer matrices are kept in memory.
+inline nn::matrix_dtype parse_matrix_dtype(const std::string& dtype) {
+  if (dtype == "auto") return nn::matrix_dtype::as_stored;
+  if (dtype == "float32") return nn::matrix_dtype::compute;
+  if (dtype == "bfloat16") return nn::matrix_dtype::bf16;
+  if (dtype == "float16") return nn::matrix_dtype::f16;
+  throw usage_error("--dtype must be auto, float32, bfloat16 or float16, not \"" + dtype + "\"");
+}
+inline constexpr const char* matrix_dtype_help =
+    "the layers' weight matrices in memory: auto (BF16 / F16 as the checkpoint stores them, else float32), float32, bfloat16, "
+    "float16; products are computed in float32 either way";
 
 inline any_model load_model(const std::string& dir, const nn::load_options& load = {}) {
   return nn::load_pretrained<nn::any_family>(dir, load);

@@ -12,6 +12,7 @@
 #include "vtrans/data/batching.hpp"
 #include "vtrans/io/json.hpp"
 #include "vtrans/io/model_config.hpp"
+#include "vtrans/tensor/cpu.hpp"
 #include "vtrans/text/tokenizer.hpp"
 #include "vtrans/train/evaluate.hpp"
 #include "vtrans/train/progress.hpp"
@@ -71,9 +72,11 @@ prepared_split prepare_split(const std::string& model_dir, const std::string& ta
 // Metrics of the model in model_dir on a split of a task ("" for the task saved with the model).
 std::map<std::string, double> evaluate_task(const std::string& model_dir, const std::string& task_name, const std::string& data,
                                             const std::string& split, long batch_size, long max_length, bool pair, bool header,
-                                            bool quiet) {
+                                            bool quiet, nn::matrix_dtype matrices) {
   prepared_split p = prepare_split(model_dir, task_name, data, split, max_length, pair, header);
-  auto model = load_model(model_dir);
+  nn::load_options load = nn::load_options::from_environment();
+  load.matrices = matrices;
+  auto model = load_model(model_dir, load);
   if (model.head() != train::head_for(p.spec.objective))
     throw vtrans::usage_error(model_dir + ": the model's head (" + std::string(nn::head_name(model.head())) + ") does not fit task " +
                                 p.spec.name);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "vtrans/data/encode.hpp"
+#include "vtrans/tensor/cpu.hpp"
 #include "vtrans/train/objectives.hpp"
 
 namespace vtrans::cli {
@@ -29,7 +30,7 @@ task_split encode_task_split(const std::string& model_dir, const std::string& ta
 // Metrics of the model in model_dir on a split of a task ("" for the task saved with the model).
 std::map<std::string, double> evaluate_task(const std::string& model_dir, const std::string& task_name, const std::string& data,
                                             const std::string& split, long batch_size, long max_length, bool pair, bool header,
-                                            bool quiet);
+                                            bool quiet, nn::matrix_dtype matrices = nn::matrix_dtype::compute);
 
 // Trivial baselines of a task: majority class (classification), mean score (regression),
 // most frequent tag per word (brown-pos), add-one unigram (LM; needs the model's tokenizer).

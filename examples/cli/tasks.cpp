@@ -6,6 +6,7 @@
 #include "vtrans/data/text_pairs.hpp"
 #include "vtrans/nn/families.hpp"
 #include "vtrans/nn/heads.hpp"
+#include "vtrans/tensor/cpu.hpp"
 
 namespace vtrans::cli {
 

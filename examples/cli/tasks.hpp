@@ -11,6 +11,7 @@
 #include "vtrans/data/glue.hpp"
 #include "vtrans/data/label_vocab.hpp"
 #include "vtrans/io/family.hpp"
+#include "vtrans/tensor/cpu.hpp"
 #include "vtrans/train/objectives.hpp"
 
 namespace vtrans::cli {

@@ -6,6 +6,7 @@
 
 #include <vtrans/io/model_config.hpp>
 #include <vtrans/nn/load.hpp>
+#include <vtrans/tensor/cpu.hpp>  // the backend this program runs on
 #include <vtrans/text/tokenizer.hpp>
 
 int main(int argc, char** argv) {

@@ -13,6 +13,7 @@
 #include <vtrans/export/to_gguf.hpp>
 #include <vtrans/masks/fixed.hpp>
 #include <vtrans/prune/compact.hpp>
+#include <vtrans/tensor/cpu.hpp>  // the backend this program runs on
 
 using namespace vtrans;
 

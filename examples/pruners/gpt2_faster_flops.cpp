@@ -5,6 +5,7 @@
 
 #include <vtrans/nn/load.hpp>
 #include <vtrans/prune/vtrans.hpp>
+#include <vtrans/tensor/cpu.hpp>  // the backend this program runs on
 #include <vtrans/tensor/openblas_runtime.hpp>
 
 using namespace vtrans;

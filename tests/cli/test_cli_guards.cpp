@@ -19,6 +19,7 @@
 #include "../data_sets/run_cli.hpp"
 #include "../io/io_test_util.hpp"
 #include "vtrans/prune/pruning_state.hpp"
+#include "vtrans/tensor/cpu.hpp"
 
 namespace fs = std::filesystem;
 using vtrans_test::run_cli;

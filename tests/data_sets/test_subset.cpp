@@ -37,7 +37,7 @@ TEST_CASE("random subset and example subsets") {
   CHECK(r.size() == 10);
   CHECK(r == random_subset(100, 0.1, 4));
   std::vector<example> ex;
-  for (int i = 0; i < 40; ++i) ex.push_back({std::to_string(i), "t", std::nullopt, i < 38 ? 0 : 1, std::nullopt});
+  for (int i = 0; i < 40; ++i) ex.push_back({std::to_string(i), "t", std::nullopt, i < 38 ? 0 : 1, std::nullopt, ""});
   auto sub = subset_examples(ex, 0.05, 3);
   int ones = 0;
   for (const auto& e : sub) ones += *e.label == 1;

@@ -5,6 +5,7 @@
 
 #include "vtrans/masks/fixed.hpp"
 #include "vtrans/prune/compact.hpp"
+#include "vtrans/tensor/cpu.hpp"
 
 namespace vtrans_test {
 

@@ -15,6 +15,7 @@
 #include "export/runtimes.hpp"
 #include "vtrans/data/brown.hpp"
 #include "vtrans/export/to_gguf.hpp"
+#include "vtrans/tensor/cpu.hpp"
 
 using namespace vtrans;
 namespace fs = std::filesystem;

@@ -12,6 +12,7 @@
 #include "export/pruning.hpp"
 #include "export/runtimes.hpp"
 #include "vtrans/export/to_onnx.hpp"
+#include "vtrans/tensor/cpu.hpp"
 
 using namespace vtrans;
 namespace fs = std::filesystem;

@@ -12,6 +12,7 @@
 #include "vtrans/export/gguf_vocab.hpp"
 #include "vtrans/io/gguf.hpp"
 #include "vtrans/io/onnx.hpp"
+#include "vtrans/tensor/cpu.hpp"
 
 using namespace vtrans;
 namespace fs = std::filesystem;

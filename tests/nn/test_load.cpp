@@ -13,6 +13,7 @@
 #include "vtrans/io/make_config.hpp"
 #include "vtrans/nn/load.hpp"
 #include "vtrans/nn/save.hpp"
+#include "vtrans/tensor/cpu.hpp"
 
 using namespace vtrans;
 

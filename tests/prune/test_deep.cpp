@@ -7,6 +7,7 @@
 
 #include "train/tiny_models.hpp"
 #include "vtrans/prune/vtrans.hpp"
+#include "vtrans/tensor/cpu.hpp"
 
 using namespace vtrans;
 

@@ -9,6 +9,7 @@
 #include "../io/io_test_util.hpp"
 #include "vtrans/masks/policies.hpp"
 #include "vtrans/prune/vtrans.hpp"
+#include "vtrans/tensor/cpu.hpp"
 
 using namespace vtrans;
 namespace fs = std::filesystem;

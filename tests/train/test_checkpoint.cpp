@@ -10,6 +10,7 @@
 #include "vtrans/io/checkpoint_reader.hpp"
 #include "vtrans/nn/load.hpp"
 #include "vtrans/nn/save.hpp"
+#include "vtrans/tensor/cpu.hpp"
 #include "vtrans/train/evaluate.hpp"
 #include "vtrans/train/trainer.hpp"
 

@@ -10,27 +10,14 @@
 #include <sys/wait.h>
 
 #include "../data_sets/temp_dir.hpp"
+#include "vtrans/tensor/cpu.hpp"
 #include "vtrans/train/jsonl_log.hpp"
 
 #ifdef VTRANS_CLI_PATH
-namespace {
-struct result {
-  int status = -1;
-  std::string out, err;
-};
+#include "../data_sets/run_cli.hpp"
 
-result run_cli(const vtrans_test::temp_dir& tmp, const std::string& args) {
-  const auto out = tmp.path() / "stdout.txt", err = tmp.path() / "stderr.txt";
-  const std::string cmd = std::string("OMP_NUM_THREADS=1 ") + VTRANS_CLI_PATH + " " + args + " >" + out.string() + " 2>" + err.string();
-  const int rc = std::system(cmd.c_str());
-  auto slurp = [](const std::filesystem::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  };
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(out), slurp(err)};
-}
+namespace {
+using vtrans_test::run_cli;
 
 std::string tiny_sizes() { return " --hidden 16 --layers 1 --heads 2 --ffn 32 --max-length 16 --vocab-size 60 --quiet"; }
 }  // namespace

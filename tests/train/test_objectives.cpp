@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "tiny_models.hpp"
+#include "vtrans/tensor/cpu.hpp"
 #include "vtrans/train/evaluate.hpp"
 #include "vtrans/train/objectives.hpp"
 

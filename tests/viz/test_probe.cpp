@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "vtrans/prune/probe.hpp"
+#include "vtrans/tensor/cpu.hpp"
 
 using namespace vtrans;
 using prune::probe_category;

@@ -101,7 +101,9 @@ void decode(io::dtype type, io::byte_span src, std::size_t n, T* dst) {
   constexpr std::size_t chunk = std::size_t(1) << 18;
   const std::size_t width = io::dtype_size(type);
   const auto chunks = static_cast<std::int64_t>((n + chunk - 1) / chunk);
+#ifdef _OPENMP  // nvcc's host pass compiles without OpenMP
 #pragma omp parallel for schedule(static) if (chunks > 1)
+#endif
   for (std::int64_t c = 0; c < chunks; ++c) {
     const std::size_t begin = std::size_t(c) * chunk, count = std::min(chunk, n - begin);
     const unsigned char* from = src.data + begin * width;

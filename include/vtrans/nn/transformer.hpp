@@ -25,7 +25,7 @@
 #include "vtrans/masks/none.hpp"
 #include "vtrans/nn/families.hpp"
 #include "vtrans/nn/heads.hpp"
-#include "vtrans/tensor/cpu.hpp"
+#include "vtrans/tensor/default_backend.hpp"
 #include "vtrans/tensor/math.hpp"
 
 namespace vtrans::nn {
@@ -143,7 +143,8 @@ class basic_transformer {
     std::string name;
     vtrans::shape shape;
     std::size_t layer;
-    frozen_matrix layer::*member;
+    using member_pointer = frozen_matrix layer::*;  // an alias: nvcc's host pass writes the bare form in parentheses
+    member_pointer member;
   };
 
   // A model of the given sizes with freshly initialised weights (normal(0, initializer_range),

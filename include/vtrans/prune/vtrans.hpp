@@ -328,10 +328,16 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
   const data::data_loader loader(pruning_set, plan, collate);
   if (loader.batches_per_epoch() == 0) throw vtrans::usage_error("vtrans_prune: the pruning set is empty (data fraction " + std::to_string(o.data_fraction) + ")");
 
-  // the student: the teacher's weights under fresh masks
+  // the student: the teacher's weights under fresh masks, allocated without initialisation and
+  // every weight copied (compaction slices fp32 parameters: 16-bit layer matrices are refused)
   auto mask_options = masks::structure_options<Policy>::defaults();
   mask_options.apply(o.mask_settings);
-  student_t student(teacher.config(), teacher.head(), o.seed, mask_options);
+  if (teacher.matrices() != nn::matrix_dtype::compute)
+    throw vtrans::usage_error("vtrans_prune: the teacher keeps its layer matrices in 16 bits; pruning needs them in fp32 (load with matrix_dtype::compute)");
+  student_t student(teacher.config(), teacher.head(), nn::for_loading, o.seed, mask_options);
+  if (student.parameters().size() != teacher.parameters().size())
+    throw vtrans::error("vtrans_prune: the student has " + std::to_string(student.parameters().size()) + " parameters, the teacher " +
+                        std::to_string(teacher.parameters().size()));
   for (const auto& [name, p] : teacher.parameters()) student.assign(name, p.value().clone());
   if (o.kind == variant::faster) student.set_trainable(false);
 
