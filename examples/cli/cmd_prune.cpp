@@ -124,7 +124,14 @@ int prune_model(const prune_args& a) {
     return cli::evaluate_task(dir, a.task, a.data, a.split, 64, 0, false, false, a.quiet);
   };
   const auto mt = metric_of(a.model), mp = metric_of(out.path());
-  const std::string metric_name = mt.count("accuracy") ? "accuracy" : mt.count("perplexity") ? "perplexity" : mt.begin()->first;
+  // the task's headline metric (not a count such as "examples" that sorts first)
+  const std::string metric_name = [&] {
+    for (const char* m : {"accuracy", "token_accuracy", "perplexity", "pearson", "none"})
+      if (mt.count(m)) return std::string(m);
+    for (const auto& [name, value] : mt)
+      if (name != "examples" && name != "tokens") return name;
+    return mt.begin()->first;
+  }();
   nn::batch_input in;
   in.batch = std::min<vtrans::index>(8, vtrans::index(train.sequences.size()));
   in.seq = train.max_length;
