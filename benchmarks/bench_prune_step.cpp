@@ -178,7 +178,7 @@ json run_child(const child_options& c) {
     loss = autodiff::add(loss, lag.penalty(expected.params, full_size, prune::target_sparsity(final_sparsity, s, 100)));
     loss_value = double(loss.item());
     autodiff::backward(loss);
-    if (!weight_params.empty()) train::clip_grad_norm(weight_params, o.max_grad_norm);
+    if (!weight_params.empty()) train::clip_grad_norm_on_device(weight_params, o.max_grad_norm);
     mask_opt.step();
     student.masks().after_step();
     if (!weight_params.empty()) weight_opt.step(1.0);

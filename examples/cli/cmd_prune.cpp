@@ -186,11 +186,14 @@ int run(int argc, char** argv) {
     ("task-weight", po::value(&o.distill.task_weight)->default_value(o.distill.task_weight), "weight of the task's own loss")
     ("layer-weight", po::value(&o.distill.layer_weight)->default_value(o.distill.layer_weight), "layer distillation weight (CoFi matching)")
     ("data-fraction", po::value(&o.data_fraction)->default_value(o.data_fraction), "fraction of the training data pruned on by --variant fast and faster")
-    ("teacher-cache-mb", po::value(&o.teacher_cache_mb)->default_value(o.teacher_cache_mb), "host memory for the teacher's outputs, computed once per example (0: off)")
+    ("teacher-cache-mb", po::value(&o.teacher_cache_mb)->default_value(o.teacher_cache_mb), "memory for the teacher's outputs, computed once per example and kept where the model runs (0: off)")
     ("round-to", po::value(&o.selection.round_to)->default_value(o.selection.round_to), "round hidden and FFN widths to a multiple (8, 64, 128)")
     ("seq-len", po::value(&a.seq_len)->default_value(0), "sequence length for FLOPs (default: the model's training length)")
     ("no-embeddings", po::bool_switch(&a.no_embeddings), "leave embedding tables out of the parameter count (CoFi's convention)")
     ("seed", po::value(&o.seed)->default_value(o.seed), "random seed")
+    ("sync-every", po::value(&o.sync_every)->default_value(o.sync_every),
+     "read the loss and expected size on the host every this many steps (a GPU waits for nothing in between)")
+    ("trajectory-every", po::value(&o.trajectory_every)->default_value(o.trajectory_every), "record the masks' trajectory every this many steps")
     ("resume", po::bool_switch(&a.resume), "continue an interrupted prune (killed, Ctrl-C) from the state in OUT's .partial folder (same options)")
     ("checkpoint-every", po::value(&o.checkpoint_every)->default_value(o.checkpoint_every), "save the pruning state every this many steps (0: not by count)")
     ("checkpoint-minutes", po::value(&o.checkpoint_minutes)->default_value(o.checkpoint_minutes),

@@ -51,7 +51,7 @@ struct train_args {
   std::string schedule = "linear";
   std::uint64_t seed = 0;
   bool resume = false, overwrite = false, pair = false, header = false, regression = false, quiet = false;
-  std::int64_t checkpoint_every = 200, log_every = 10;
+  std::int64_t checkpoint_every = 200, log_every = 10, sync_every = 1;
   index eval_batch_size = 64;
 };
 
@@ -163,6 +163,7 @@ int train_model(const train_args& a, io::family f, task_source& src, std::unique
   to.total_steps = total;
   to.grad_accum = a.grad_accum;
   to.max_grad_norm = a.max_grad_norm;
+  to.sync_every = a.sync_every;
   to.schedule = {train::parse_schedule(a.schedule), warmup, total};
   to.seed = a.seed;
   to.dropout = a.dropout > 0;
@@ -204,13 +205,14 @@ int train_model(const train_args& a, io::family f, task_source& src, std::unique
   std::int64_t window_steps = 0;
   const double train_start = now();
   trainer.run([&](const train::step_report& r) {
-    check_finite(r, spec.objective, ckpt);
+    if (r.read) check_finite(r, spec.objective, ckpt);
     bar.set_note("lr " + fmt(r.lr, 6));
     bar.update(r.step, r.loss, double(r.tokens));
-    window_loss += r.loss, window_tokens += double(r.tokens), ++window_steps;
+    window_tokens += double(r.tokens);
+    if (r.read) window_loss += r.loss * double(r.read_steps), window_steps += r.read_steps;
     if (r.step % a.log_every == 0 || r.step == total) {
       const double dt = now() - window_start;
-      log.write({{"event", "train"}, {"step", r.step}, {"epoch", r.epoch}, {"loss", window_loss / double(window_steps)},
+      log.write({{"event", "train"}, {"step", r.step}, {"epoch", r.epoch}, {"loss", window_loss / double(std::max<std::int64_t>(1, window_steps))},
                  {"lr", r.lr}, {"grad_norm", r.grad_norm}, {"tokens_per_s", dt > 0 ? window_tokens / dt : 0.0},
                  {"elapsed_s", now() - t0}});
       window_loss = window_tokens = 0, window_steps = 0, window_start = now();
@@ -302,11 +304,16 @@ int run_train(int argc, char** argv) {
       ("resume", po::bool_switch(&a.resume), "continue an interrupted run, or extend a finished one from OUT/checkpoint (same options; a larger --steps)")
       ("checkpoint-every", po::value(&a.checkpoint_every)->default_value(a.checkpoint_every), "save OUT/checkpoint every N steps (0: only at the end)")
       ("log-every", po::value(&a.log_every)->default_value(a.log_every), "write a train_log.jsonl record every N steps")
+      ("sync-every", po::value(&a.sync_every)->default_value(a.sync_every),
+       "read the loss and gradient norm on the host every N steps (a divisor of --log-every; a GPU waits for nothing in between)")
       ("eval-batch-size", po::value(&a.eval_batch_size)->default_value(a.eval_batch_size), "sequences per evaluation batch")
       ("quiet", po::bool_switch(&a.quiet), "no progress display");
   po::variables_map vm;
   if (!parse_options(argc, argv, opts, vm)) return 0;
-  if (a.batch_size < 1 || a.grad_accum < 1 || a.max_length < 4 || a.log_every < 1) throw vtrans::usage_error("sizes must be positive (max-length at least 4)");
+  if (a.batch_size < 1 || a.grad_accum < 1 || a.max_length < 4 || a.log_every < 1 || a.sync_every < 1)
+    throw vtrans::usage_error("sizes must be positive (max-length at least 4)");
+  if (a.log_every % a.sync_every != 0)
+    throw vtrans::usage_error("--log-every (" + std::to_string(a.log_every) + ") must be a multiple of --sync-every (" + std::to_string(a.sync_every) + ")");
   const auto family = nn::find_family(a.family);
   if (!family) throw vtrans::usage_error("unknown --family '" + a.family + "' (" + nn::family_names() + ")");
   const task_spec spec = parse_task(a.task, *family, a.regression);

@@ -69,7 +69,14 @@ TEST_CASE_TEMPLATE("gradcheck: activations", B, VTRANS_TEST_BACKENDS) {
     check_grad<B>("exp", [](const Vs<B>& v) { return vtrans::autodiff::exp(v[0]); }, {rnd<B>(s, 6)});
     check_grad<B>("log", [](const Vs<B>& v) { return vtrans::autodiff::log(v[0]); }, {rnd<B>(s, 7, 0.2, 2.0)});
     check_grad<B>("square", [](const Vs<B>& v) { return square(v[0]); }, {rnd<B>(s, 8)});
+    check_grad<B>("sqrt", [](const Vs<B>& v) { return vtrans::autodiff::sqrt(v[0]); }, {rnd<B>(s, 10, 0.2, 2.0)});
+    check_grad<B>("reciprocal", [](const Vs<B>& v) { return reciprocal(v[0]); }, {rnd<B>(s, 11, 0.2, 2.0)});
   }
+  // step: 1 where x > 0, 0 elsewhere, with no gradient (a decision, not a relaxation)
+  auto d = rnd<B>(shape{4, 6}, 12);
+  const auto dh = d.value().to_host(), sh = step(d).value().to_host();
+  for (std::size_t i = 0; i < dh.size(); ++i) CHECK(sh[i] == (dh[i] > 0 ? 1.0 : 0.0));
+  check_grad<B>("step", [](const Vs<B>& v) { return step(v[0]); }, {d});
   // relu: keep inputs away from the kink at 0, where the derivative is undefined
   auto x = rnd<B>(shape{4, 6}, 9);
   auto h = x.value().to_host();

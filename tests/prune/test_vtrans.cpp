@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "support/backends.hpp"
+#include "support/toy_task.hpp"
 #include "vtrans/nn/load.hpp"
 #include "vtrans/nn/save.hpp"
 #include "vtrans/prune/cost.hpp"
@@ -15,23 +16,7 @@ using namespace vtrans;
 namespace {
 const std::string models_dir = std::string(VTRANS_TEST_DATA_DIR) + "/models/";
 
-// A learnable toy task: the label is whether token 5 occurs in the sequence.
-std::vector<data::sequence> toy_classification(std::size_t n, std::uint64_t seed, vtrans::index vocab) {
-  std::vector<data::sequence> out;
-  for (std::size_t i = 0; i < n; ++i) {
-    data::sequence s;
-    s.ids.push_back(1);
-    bool has = false;
-    for (int t = 0; t < 10; ++t) {
-      const auto id = std::int32_t(3 + math::uniform(seed, i * 16 + std::size_t(t)) * double(vocab - 3));
-      s.ids.push_back(id);
-      has = has || id == 5;
-    }
-    s.label = has ? 1 : 0;
-    out.push_back(s);
-  }
-  return out;
-}
+using vtrans_test::toy_classification;
 
 io::model_config tiny_bert() {
   auto c = io::parse_config(nlohmann::json{{"model_type", "bert"}, {"vocab_size", 60}, {"hidden_size", 48}, {"num_hidden_layers", 2},

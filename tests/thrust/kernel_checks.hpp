@@ -110,9 +110,10 @@ void elementwise(const checker& check) {
     });
   using math::unary_op;
   for (unary_op op : {unary_op::identity, unary_op::relu, unary_op::gelu, unary_op::gelu_tanh, unary_op::silu,
-                      unary_op::tanh, unary_op::sigmoid, unary_op::exp, unary_op::log, unary_op::square}) {
+                      unary_op::tanh, unary_op::sigmoid, unary_op::exp, unary_op::log, unary_op::square, unary_op::step,
+                      unary_op::sqrt, unary_op::reciprocal}) {
     std::vector<T> in = x;
-    if (op == unary_op::log) for (auto& v : in) v = std::abs(v) + T(0.1);
+    if (op == unary_op::log || op == unary_op::sqrt || op == unary_op::reciprocal) for (auto& v : in) v = std::abs(v) + T(0.1);
     compare<Ref, Dut, T>(check, "unary " + std::to_string(int(op)), [&](auto t) {
       using B = typename decltype(t)::type;
       dev<B, T> a(in), out(y), g(rnd<T>(N, 8)), dx(rnd<T>(N, 9));

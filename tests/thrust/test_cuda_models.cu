@@ -1,7 +1,7 @@
 // The model, mask and pruning templates (nn/, masks/, prune/, train/) on vtrans::cuda, compiled
 // by nvcc: every golden checkpoint's logits and hidden states against the independent reference
 // (tests/data/models), and short Faster-VTrans and VTrans runs on the GPU that must meet their
-// budget, stay finite, and say how many host transfers a step makes once warm. Compiling this file
+// budget, stay finite, and read nothing from the device once warm. Compiling this file
 // is the proof that nothing in those folders needs a concrete host backend; running it needs a GPU
 // (exit code 77, skipped, without one). No doctest, no xtensor.
 #include <cmath>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "reference/golden_models.hpp"
+#include "support/toy_task.hpp"
 #include "vtrans/io/npy.hpp"
 #include "vtrans/masks/policies.hpp"
 #include "vtrans/nn/load.hpp"
@@ -72,27 +73,9 @@ void golden(const std::string& name) {
   });
 }
 
-// A task the bert-cls checkpoint can be pruned on: the label is whether token 5 occurs.
-std::vector<data::sequence> toy_task(std::size_t n, idx vocab) {
-  std::vector<data::sequence> out;
-  for (std::size_t i = 0; i < n; ++i) {
-    data::sequence s;
-    s.ids.push_back(1);
-    bool has = false;
-    for (int t = 0; t < 10; ++t) {
-      const auto id = std::int32_t(3 + math::uniform(11, i * 16 + std::size_t(t)) * double(vocab - 3));
-      s.ids.push_back(id);
-      has = has || id == 5;
-    }
-    s.label = has ? 1 : 0;
-    out.push_back(s);
-  }
-  return out;
-}
-
 void short_prune(prune::variant v) {
   const auto teacher = nn::load_pretrained<nn::bert, gpu, float>(vtrans_test::models_dir() + "bert-cls");
-  const auto task = toy_task(64, teacher.config().vocab_size);
+  const auto task = vtrans_test::toy_classification(64, 11, teacher.config().vocab_size);
   prune::prune_options o;
   o.kind = v;
   o.data_fraction = 1.0;
@@ -103,15 +86,20 @@ void short_prune(prune::variant v) {
   o.finetune_steps = v == prune::variant::faster ? 0 : 4;
   o.batch_size = 16;
   o.progress = train::progress_style::silent;
-  std::int64_t step = 0, warm = 0;
+  o.sync_every = o.trajectory_every = 1000;  // the host reads at step 0 only
+  std::int64_t step = 0;
+  transfer_counts warm{}, end{};
   o.stop_requested = [&] {
-    if (++step == 4) warm = std::int64_t(gpu::transfers().read().crossings());
+    ++step;
+    if (step == 4) warm = gpu::transfers().read();
+    if (step == 12) end = gpu::transfers().read();
     return false;
   };
   const auto r = prune::vtrans_prune<masks::vib>(teacher, train::task_kind::sequence_classification, task, data::collate_options{}, o);
-  const double per_step = double(std::int64_t(gpu::transfers().read().crossings()) - warm) / double(step - 4);
-  std::printf("%s prune: %lld steps, final expected sparsity %.3f, %.0f of %.0f parameters kept, %.1f host transfers per warm step\n",
-              prune::variant_name(v), (long long)r.pruning_steps, r.final_expected_sparsity, r.pruned.params, r.full.params, per_step);
+  const double uploads = double(end.uploads - warm.uploads) / 8, downloads = double(end.downloads - warm.downloads) / 8;
+  std::printf("%s prune: %lld steps, final expected sparsity %.3f, %.0f of %.0f parameters kept, per warm step %.1f uploads (the batch), %.1f downloads\n",
+              prune::variant_name(v), (long long)r.pruning_steps, r.final_expected_sparsity, r.pruned.params, r.full.params, uploads, downloads);
+  check(downloads == 0, std::string(prune::variant_name(v)) + ": a warm pruning step reads from the device");
   check(r.pruned.params <= 0.7 * r.full.params + 1, std::string(prune::variant_name(v)) + ": the pruned model exceeds its budget");
   bool finite = true;
   for (const auto& p : r.trajectory) finite = finite && std::isfinite(p.loss);

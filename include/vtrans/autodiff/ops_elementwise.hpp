@@ -70,6 +70,9 @@ template <class T, class B> var<T, B> sigmoid(const var<T, B>& x) { return detai
 template <class T, class B> var<T, B> exp(const var<T, B>& x) { return detail::unary(math::unary_op::exp, x); }
 template <class T, class B> var<T, B> log(const var<T, B>& x) { return detail::unary(math::unary_op::log, x); }
 template <class T, class B> var<T, B> square(const var<T, B>& x) { return detail::unary(math::unary_op::square, x); }
+template <class T, class B> var<T, B> step(const var<T, B>& x) { return detail::unary(math::unary_op::step, x); }
+template <class T, class B> var<T, B> sqrt(const var<T, B>& x) { return detail::unary(math::unary_op::sqrt, x); }
+template <class T, class B> var<T, B> reciprocal(const var<T, B>& x) { return detail::unary(math::unary_op::reciprocal, x); }
 // By run-time choice, for models whose activation comes from config.json.
 template <class T, class B> var<T, B> activation(math::unary_op op, const var<T, B>& x) { return detail::unary(op, x); }
 

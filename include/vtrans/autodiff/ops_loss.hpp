@@ -35,16 +35,15 @@ var<T, B> mse(const var<T, B>& a, const var<T, B>& b) {
   if (a.shape() != b.shape()) throw shape_mismatch("mse", "shapes differ", a.shape(), b.shape());
   const index n = a.numel();
   require(n > 0, "mse", "of empty tensors");
-  tensor<T, B> diff(a.shape()), loss(shape{});
+  tensor<T, B> diff(a.shape()), sq(a.shape()), loss(shape{});
   B::binary(math::binary_op::sub, 1, n, a.value().data(), b.value().data(), broadcast::none, diff.data());
-  const T value = static_cast<T>(B::dot(n, diff.data(), diff.data()) / double(n));
-  B::upload(&value, 1, loss.data());
+  B::unary(math::unary_op::square, n, diff.data(), sq.data());
+  B::reduce_sum(n, sq.data(), static_cast<T>(1.0 / double(n)), loss.data());  // stays on the device
   return record(std::move(loss), {&a, &b}, [ga = a.grad_handle(), gb = b.grad_handle(), n, diff = std::move(diff)](const tensor<T, B>& g) {
-    T gs{};
-    B::download(g.data(), 1, &gs);
-    const T f = T(2) * gs / static_cast<T>(n);
-    if (ga.requires_grad()) B::axpby(n, f, diff.data(), T(1), ga.buffer().data());
-    if (gb.requires_grad()) B::axpby(n, -f, diff.data(), T(1), gb.buffer().data());
+    // d/da = 2 g / n * diff, with g read where it lives
+    const T f = static_cast<T>(2.0 / double(n));
+    if (ga.requires_grad()) B::accumulate(1, n, f, diff.data(), g.data(), broadcast::scalar, ga.buffer().data());
+    if (gb.requires_grad()) B::accumulate(1, n, -f, diff.data(), g.data(), broadcast::scalar, gb.buffer().data());
   });
 }
 
@@ -61,19 +60,17 @@ var<T, B> kl_div(const var<T, B>& student, const var<T, B>& teacher, double tau 
   B::log_softmax(rows, cols, zs.data(), ls.data());
   B::log_softmax(rows, cols, zt.data(), lt.data());
   B::unary(math::unary_op::exp, n, lt.data(), pt.data());
-  const double kl = B::dot(n, pt.data(), lt.data()) - B::dot(n, pt.data(), ls.data());
-  const T value = static_cast<T>(tau * tau * kl / double(rows));
-  B::upload(&value, 1, loss.data());
+  // sum p_t (log p_t - log p_s), reduced on the device
+  tensor<T, B> gap(student.shape());
+  B::binary(math::binary_op::sub, 1, n, lt.data(), ls.data(), broadcast::none, gap.data());
+  B::binary(math::binary_op::mul, 1, n, gap.data(), pt.data(), broadcast::none, gap.data());
+  B::reduce_sum(n, gap.data(), static_cast<T>(tau * tau / double(rows)), loss.data());
   return record(std::move(loss), {&student}, [gs_ref = student.grad_handle(), ls = std::move(ls), pt = std::move(pt), n, rows, tau](const tensor<T, B>& g) {
-    // d/dz_s = tau^2 / rows * (1 / tau) * (softmax(z_s / tau) - p_t) = tau / rows * (p_s - p_t)
-    T gs{};
-    B::download(g.data(), 1, &gs);
-    const T f = static_cast<T>(tau / double(rows)) * gs;
-    tensor<T, B> ps(ls.shape());
-    B::unary(math::unary_op::exp, n, ls.data(), ps.data());
-    T* ds = gs_ref.buffer().data();
-    B::axpby(n, f, ps.data(), T(1), ds);
-    B::axpby(n, -f, pt.data(), T(1), ds);
+    // d/dz_s = tau^2 / rows * (1 / tau) * (softmax(z_s / tau) - p_t) = tau / rows * g * (p_s - p_t)
+    tensor<T, B> diff(ls.shape());
+    B::unary(math::unary_op::exp, n, ls.data(), diff.data());
+    B::binary(math::binary_op::sub, 1, n, diff.data(), pt.data(), broadcast::none, diff.data());
+    B::accumulate(1, n, static_cast<T>(tau / double(rows)), diff.data(), g.data(), broadcast::scalar, gs_ref.buffer().data());
   });
 }
 

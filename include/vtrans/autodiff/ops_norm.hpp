@@ -49,19 +49,20 @@ namespace detail {
 template <class T, class B>
 struct kept_units {
   var<T, B> row, removed, column;  // keep and 1 - keep as [cols], keep as a [1, cols] reducer
-  T inv_count;
+  var<T, B> inv_count;             // [1]: 1 / max(1, number kept), on the device (none kept: every unit passes through)
   explicit kept_units(const tensor<T, B>& keep) {
-    const double count = B::dot(keep.numel(), keep.data(), static_cast<const T*>(nullptr));
     row = var<T, B>(keep.clone());
     tensor<T, B> r = keep.clone();
     r.reshape(shape{1, keep.numel()});
     column = var<T, B>(std::move(r));
-    removed = add(scale(row, T(-1)), var<T, B>(tensor<T, B>::filled(shape{1}, T(1))));
-    inv_count = static_cast<T>(count > 0 ? 1.0 / count : 0.0);  // none kept: every unit passes through
+    const var<T, B> one(tensor<T, B>::filled(shape{1}, T(1)));
+    removed = add(scale(row, T(-1)), one);
+    const var<T, B> count = sum(row);
+    inv_count = reciprocal(add(count, step(sub(one, count))));  // count + 1[count < 1]
   }
   // 1 / sqrt(mean over kept units of v^2 + eps): [..., 1]
   var<T, B> rstd(const var<T, B>& v, double eps) const {
-    const var<T, B> ms = scale(linear(square(v), column), inv_count);
+    const var<T, B> ms = mul(linear(square(v), column), inv_count);
     const var<T, B> e(tensor<T, B>::filled(shape{1}, static_cast<T>(eps)));
     return exp(scale(log(add(ms, e)), T(-0.5)));
   }
@@ -74,7 +75,7 @@ template <class T, class B>
 var<T, B> layer_norm_kept(const var<T, B>& x, const tensor<T, B>& keep, const var<T, B>& gamma, const var<T, B>& beta, double eps) {
   require(keep.numel() == x.shape().cols(), "layer_norm_kept", "keep " + keep.shape().str() + " does not match input " + x.shape().str());
   const detail::kept_units<T, B> k(keep);
-  const var<T, B> mean = scale(linear(x, k.column), k.inv_count);
+  const var<T, B> mean = mul(linear(x, k.column), k.inv_count);
   const var<T, B> centred = mul(sub(x, mean), k.row);
   var<T, B> y = mul(centred, k.rstd(centred, eps));
   if (gamma.defined()) y = mul(y, gamma);

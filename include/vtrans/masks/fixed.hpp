@@ -20,15 +20,11 @@ struct fixed {
   class unit {
    public:
     using var_t = autodiff::var<T, B>;
-    unit(index n, std::uint64_t /*seed*/, options = {}) : keep_(std::size_t(n), true) {}
+    unit(index n, std::uint64_t /*seed*/, options = {}) : keep_(std::size_t(n), true), mask_(tensor<T, B>::filled(shape{n}, T(1))) {}
     index size() const { return index(keep_.size()); }
     std::vector<autodiff::param<T, B>> parameters() const { return {}; }
     var_t sample(index /*rows*/, std::uint64_t, std::uint64_t) const { return deterministic(); }
-    var_t deterministic() const {
-      std::vector<T> v(keep_.size());
-      for (std::size_t i = 0; i < v.size(); ++i) v[i] = keep_[i] ? T(1) : T(0);
-      return var_t(tensor<T, B>::from_host(shape{size()}, v));
-    }
+    var_t deterministic() const { return var_t(mask_.clone()); }
     var_t regularizer() const { return var_t(tensor<T, B>::zeros(shape{})); }
     var_t keep_probability() const { return deterministic(); }
     std::vector<double> score() const {
@@ -38,14 +34,21 @@ struct fixed {
       return s;
     }
     std::vector<bool> keep() const { return keep_; }
+    tensor<T, B> keep_mask() const { return mask_.clone(); }
     std::vector<double> scale() const { return std::vector<double>(keep_.size(), 1.0); }
-    void force_keep(std::vector<bool> k) { keep_ = std::move(k); }
+    void force_keep(std::vector<bool> k) {
+      std::vector<T> v(k.size());
+      for (std::size_t i = 0; i < v.size(); ++i) v[i] = k[i] ? T(1) : T(0);
+      mask_ = tensor<T, B>::from_host(shape{index(v.size())}, v);
+      keep_ = std::move(k);
+    }
     // Baselines rank units by an importance score (weight magnitude, or random numbers).
     void set_score(std::vector<double> s) { score_ = std::move(s); }
     void after_step() {}
 
    private:
     std::vector<bool> keep_;
+    tensor<T, B> mask_;  // keep_ as 0/1 in the backend's memory, uploaded when it changes
     std::optional<std::vector<double>> score_;
   };
 };

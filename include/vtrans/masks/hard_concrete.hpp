@@ -65,13 +65,11 @@ struct hard_concrete {
     // One z per unit for the whole step ([n], broadcast over rows): the same for every call with
     // the same step seed, whatever the rows and the offset of the call.
     var_t sample(index /*rows*/, std::uint64_t seed, std::uint64_t /*offset*/) const {
-      const std::uint64_t stream = math::mix64(seed ^ seed_);
-      std::vector<T> logit(static_cast<std::size_t>(n_));
-      for (std::size_t i = 0; i < logit.size(); ++i) {
-        const double u = 1e-6 + (1 - 2e-6) * math::uniform(stream, i);
-        logit[i] = static_cast<T>(std::log(u) - std::log(1 - u));
-      }
-      const var_t noise(tensor<T, B>::from_host(shape{n_}, logit));
+      // logit(u) of u ~ U(1e-6, 1 - 1e-6), drawn where the parameters live
+      tensor<T, B> u(shape{n_});
+      B::random_uniform(n_, math::mix64(seed ^ seed_), 0, u.data());
+      const var_t inside = autodiff::add(autodiff::scale(var_t(std::move(u)), static_cast<T>(1 - 2e-6)), constant(static_cast<T>(1e-6)));
+      const var_t noise = autodiff::sub(autodiff::log(inside), autodiff::log(autodiff::add(autodiff::scale(inside, T(-1)), constant(T(1)))));
       const var_t s = autodiff::sigmoid(autodiff::scale(autodiff::add(noise, log_alpha_), static_cast<T>(1.0 / opt_.temperature)));
       const var_t stretched = autodiff::add(autodiff::scale(s, static_cast<T>(opt_.limit_right - opt_.limit_left)),
                                             constant(static_cast<T>(opt_.limit_left)));
@@ -83,11 +81,8 @@ struct hard_concrete {
     // CoFi's deterministic mask: soft values sigmoid(log alpha / beta * 0.8) with the expected
     // number of zeros set to 0.
     var_t deterministic() const {
-      const auto k = keep();
-      std::vector<T> v(k.size());
-      for (std::size_t i = 0; i < k.size(); ++i) v[i] = k[i] ? T(1) : T(0);
       const var_t soft = autodiff::sigmoid(autodiff::scale<T, B>(log_alpha_, static_cast<T>(0.8 / opt_.temperature)));
-      return autodiff::mul(soft, var_t(tensor<T, B>::from_host(shape{n_}, v)));
+      return autodiff::mul(soft, var_t(keep_mask()));
     }
     var_t regularizer() const { return var_t(tensor<T, B>::zeros(shape{})); }
     var_t keep_probability() const {
@@ -113,6 +108,14 @@ struct hard_concrete {
       for (index i = 0; i < zeros; ++i) k[order[std::size_t(i)]] = false;
       return k;
     }
+    // keep() uploaded: the rule ranks the units, which the backends have no kernel for, so CoFi's
+    // masks cross to the host once per unit and forward pass
+    tensor<T, B> keep_mask() const {
+      const auto k = keep();
+      std::vector<T> v(k.size());
+      for (std::size_t i = 0; i < k.size(); ++i) v[i] = k[i] ? T(1) : T(0);
+      return tensor<T, B>::from_host(shape{n_}, v);
+    }
     std::vector<double> scale() const {
       const auto a = score();
       std::vector<double> s(a.size());
@@ -122,9 +125,13 @@ struct hard_concrete {
     void force_keep(std::vector<bool> k) { forced_ = std::move(k); }
     // CoFi clamps log alpha after every step.
     void after_step() {
-      auto a = log_alpha_.value().to_host();
-      for (auto& x : a) x = std::clamp(x, static_cast<T>(opt_.clamp_min), static_cast<T>(opt_.clamp_max));
-      B::upload(a.data(), n_, const_cast<param_t&>(log_alpha_).value().data());
+      autodiff::no_record guard;
+      const var_t a(log_alpha_.value().clone());
+      const var_t lo = constant(static_cast<T>(opt_.clamp_min)), hi = constant(static_cast<T>(opt_.clamp_max));
+      // max(a, lo) = a + relu(-(a - lo)), min(x, hi) = x - relu(x - hi): exact for values inside
+      const var_t above = autodiff::add(a, autodiff::relu(autodiff::scale(autodiff::sub(a, lo), T(-1))));
+      const var_t clamped = autodiff::sub(above, autodiff::relu(autodiff::sub(above, hi)));
+      B::axpby(n_, T(1), clamped.value().data(), T(0), const_cast<param_t&>(log_alpha_).value().data());
     }
 
    private:

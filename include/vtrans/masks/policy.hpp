@@ -14,7 +14,10 @@
 //     var regularizer()                                     scalar added to the loss (KL, or 0)
 //     var keep_probability()                                differentiable P(unit kept) [n]
 //     std::vector<double> score()                           ranking score within the structure (log alpha)
-//     std::vector<bool> keep()                              the keep decision
+//     std::vector<bool> keep()                              the keep decision (on the host)
+//     tensor<T, B> keep_mask()                              the same decision as [n] of 0/1 in the
+//                                                           backend's memory (read every training step:
+//                                                           computed there where the policy can)
 //     std::vector<double> scale()                           values folded into weights at compaction
 //     void force_keep(std::vector<bool>)                    override the decision (budget selection)
 //     void after_step()                                     projection after an optimiser step
@@ -81,6 +84,7 @@ struct is_policy_for<P, T, B, std::void_t<
     decltype(std::declval<const typename P::template unit<T, B>&>().keep_probability()),
     decltype(std::declval<const typename P::template unit<T, B>&>().score()),
     decltype(std::declval<const typename P::template unit<T, B>&>().keep()),
+    std::enable_if_t<std::is_same_v<decltype(std::declval<const typename P::template unit<T, B>&>().keep_mask()), tensor<T, B>>>,
     decltype(std::declval<const typename P::template unit<T, B>&>().scale()),
     decltype(std::declval<typename P::template unit<T, B>&>().force_keep(std::vector<bool>{})),
     decltype(std::declval<typename P::template unit<T, B>&>().after_step()),

@@ -90,18 +90,30 @@ struct vib {
       for (std::size_t i = 0; i < s.size(); ++i) s[i] = std::log(double(mu[i]) * mu[i] + 1e-8) - lv[i];
       return s;
     }
+    // log alpha > 0, read from keep_mask() so that host and device decide alike
     std::vector<bool> keep() const {
       if (forced_) return *forced_;
-      const auto s = score();
-      std::vector<bool> k(s.size());
-      for (std::size_t i = 0; i < s.size(); ++i) k[i] = s[i] > 0;
+      const auto m = keep_mask().to_host();
+      std::vector<bool> k(m.size());
+      for (std::size_t i = 0; i < m.size(); ++i) k[i] = m[i] > T(0);
       return k;
+    }
+    // 1[log alpha > 0], computed where the parameters live (no host round trip per step)
+    tensor<T, B> keep_mask() const {
+      if (forced_mask_) return forced_mask_->clone();
+      autodiff::no_record guard;
+      return autodiff::step(log_alpha()).value();
     }
     std::vector<double> scale() const {
       const auto mu = mu_.value().to_host();
       return std::vector<double>(mu.begin(), mu.end());
     }
-    void force_keep(std::vector<bool> k) { forced_ = std::move(k); }
+    void force_keep(std::vector<bool> k) {
+      std::vector<T> v(k.size());
+      for (std::size_t i = 0; i < k.size(); ++i) v[i] = k[i] ? T(1) : T(0);
+      forced_mask_ = tensor<T, B>::from_host(shape{index(v.size())}, v);
+      forced_ = std::move(k);
+    }
     void after_step() {}
 
    private:
@@ -109,17 +121,13 @@ struct vib {
       const var_t mu2 = autodiff::add(autodiff::square<T, B>(mu_), var_t(tensor<T, B>::filled(shape{1}, T(1e-8))));
       return autodiff::sub(autodiff::log(mu2), log_var_);
     }
-    var_t keep_var() const {
-      const auto k = keep();
-      std::vector<T> v(k.size());
-      for (std::size_t i = 0; i < k.size(); ++i) v[i] = k[i] ? T(1) : T(0);
-      return var_t(tensor<T, B>::from_host(shape{n_}, v));
-    }
+    var_t keep_var() const { return var_t(keep_mask()); }
 
     index n_;
     options opt_;
     param_t mu_, log_var_;
     std::optional<std::vector<bool>> forced_;
+    std::optional<tensor<T, B>> forced_mask_;
   };
 };
 

@@ -137,6 +137,7 @@ class basic_transformer {
     param_t up_w, up_b, gate_w, gate_b, down_w, down_b;            // FFN
     param_t mlp_norm_w, mlp_norm_b;                                // ln_2 / post_attention_layernorm / output.LayerNorm
     frozen_matrix q_h, k_h, v_h, qkv_h, o_h, up_h, gate_h, down_h;  // in place of the *_w above in a 16-bit model
+    tensor_t head_spread;  // masked models: [heads * head_dim, kv_heads] of 0/1, a head mask to its columns
   };
   // Where a 16-bit layer matrix goes once loaded.
   struct frozen_slot {
@@ -330,6 +331,12 @@ class basic_transformer {
         }
         layer_linear(r.o, i, D, qw, l.o_w, l.o_b, &layer::o_h);
         if (!f.attn_norm_first) norm_of(r.attn_norm, i, l.attn_norm_w, l.attn_norm_b);
+        if constexpr (Mask::active) {  // built once: every forward pass reads it
+          std::vector<T> spread(std::size_t(qw * l.size.kv_heads), T(0));
+          const index group = l.size.heads / l.size.kv_heads;
+          for (index c = 0; c < qw; ++c) spread[std::size_t(c * l.size.kv_heads + (c / hd) / group)] = T(1);
+          l.head_spread = tensor_t::from_host(shape{qw, l.size.kv_heads}, spread);
+        }
       }
       if (l.size.has_mlp) {
         if (f.mlp_norm_first) norm_of(r.mlp_norm, i, l.mlp_norm_w, l.mlp_norm_b);
@@ -438,10 +445,8 @@ class basic_transformer {
       mc.stochastic = opt.training && !opt.deterministic_masks;
       mc.rows = rows;
       mc.seed = opt.mask_seed;
-      const auto keep = masks_.hidden.keep();
-      std::vector<T> k(keep.size());
-      for (std::size_t i = 0; i < k.size(); ++i) k[i] = keep[i] ? T(1) : T(0);
-      mc.hidden_keep = tensor_t::from_host(shape{index(k.size())}, k);
+      mc.hidden_keep = masks_.hidden.keep_mask();
+      if (mc.stochastic) return mc;  // sampled masks run every sub-layer: no decision is read on the host
       mc.attention_keep = masks_.attention.keep();
       mc.mlp_keep = masks_.mlp.keep();
       for (std::size_t l = 0; l < layers_.size(); ++l) {  // a layer with no head or neuron left is removed too
@@ -580,11 +585,7 @@ class basic_transformer {
     var_t ctx = autodiff::attention(q, k, v, &key_mask, opt, probs);
     if constexpr (Mask::active) {
       // head masks (one per key/value group) spread over the head_dim columns of every query head
-      std::vector<T> spread(std::size_t(qw * l.size.kv_heads), T(0));
-      const index group = l.size.heads / l.size.kv_heads;
-      for (index c = 0; c < qw; ++c) spread[std::size_t(c * l.size.kv_heads + (c / hd) / group)] = T(1);
-      const var_t expand(tensor_t::from_host(shape{qw, l.size.kv_heads}, spread));
-      ctx = autodiff::mul(ctx, autodiff::linear(mask_values(masks_.heads[li], mc), expand));
+      ctx = autodiff::mul(ctx, autodiff::linear(mask_values(masks_.heads[li], mc), var_t(l.head_spread.clone())));
       return layer_mask(hidden_mask(project(ctx, l.o_w, l.o_h, l.o_b), mc), masks_.attention, li, mc);
     } else {
       (void)mc;

@@ -49,13 +49,19 @@ template <class T, class B>
 autodiff::var<T, B> layer_distillation(const std::vector<autodiff::var<T, B>>& teacher_layers, const std::vector<autodiff::var<T, B>>& student_layers,
                                        const autodiff::var<T, B>& proj_w, const autodiff::var<T, B>& proj_b) {
   using V = autodiff::var<T, B>;
-  std::vector<std::vector<double>> mse(teacher_layers.size(), std::vector<double>(student_layers.size(), 0.0));
+  const std::size_t J = teacher_layers.size(), M = student_layers.size();
+  std::vector<std::vector<double>> mse(J, std::vector<double>(M, 0.0));
   {
+    // every pair's MSE gathered on the device, then read in one transfer (the match picks the graph)
     autodiff::no_record guard;
-    for (std::size_t m = 0; m < student_layers.size(); ++m) {
+    tensor<T, B> all(shape{index(J * M)});
+    for (std::size_t m = 0; m < M; ++m) {
       const V p = autodiff::linear(student_layers[m], proj_w, proj_b);
-      for (std::size_t j = 0; j < teacher_layers.size(); ++j) mse[j][m] = double(autodiff::mse(p, teacher_layers[j]).item());
+      for (std::size_t j = 0; j < J; ++j) B::axpby(1, T(1), autodiff::mse(p, teacher_layers[j]).value().data(), T(0), all.data() + j * M + m);
     }
+    const auto host = all.to_host();
+    for (std::size_t j = 0; j < J; ++j)
+      for (std::size_t m = 0; m < M; ++m) mse[j][m] = double(host[j * M + m]);
   }
   const auto match = match_layers(mse);
   V total;

@@ -44,8 +44,8 @@ class lagrangian {
     if (rule_ == masks::multiplier_rule::adam_ascent) {
       adam_.step();
     } else {
-      if (target_fixed && lambda1_.has_grad())
-        lambda1_.value() = tensor<T, B>::filled(shape{1}, lambda1_.value().item() + static_cast<T>(rate_) * lambda1_.grad().item());
+      if (target_fixed && lambda1_.has_grad())  // on the device: no host read per step
+        B::axpby(1, static_cast<T>(rate_), lambda1_.grad().data(), T(1), lambda1_.value().data());
     }
     lambda1_.zero_grad();
     lambda2_.zero_grad();

@@ -2,8 +2,8 @@
 // The teacher's side of distillation, per batch: its logits and (with layer distillation) the
 // states of the distilled layers, on the batch's real rows. A frozen teacher in evaluation mode
 // gives the same outputs for the same example every time, so over a fixed data set they are
-// computed once per example and kept on the host, when they fit in a memory cap; later epochs
-// then run the student only.
+// computed once per example and kept in the backend's memory (on a GPU: the device's), when they
+// fit in a memory cap; later epochs then run the student only, and nothing crosses to the host.
 #include <cstdint>
 #include <numeric>
 #include <vector>
@@ -87,7 +87,7 @@ class teacher_outputs {
 
   std::int64_t forwards() const { return forwards_; }  // teacher forward passes so far
   bool caching() const { return caching_; }
-  std::size_t bytes() const { return bytes_; }         // host memory the cache needs (when caching)
+  std::size_t bytes() const { return bytes_; }         // memory the cache needs (when caching)
 
  private:
   index real_tokens(const data::batch& b, index row) const {
@@ -111,43 +111,47 @@ class teacher_outputs {
       if (!stored_[i]) return false;
     return true;
   }
-  // per example: its logit rows, then its rows of every distilled layer
+  // per example, one tensor: its logit rows, then its rows of every distilled layer (copied
+  // within the backend's memory)
   void store(const data::batch& b, const distill_targets<T, B>& out) {
-    const std::vector<T> logits = out.logits.defined() ? out.logits.value().to_host() : std::vector<T>();
-    std::vector<std::vector<T>> layers;
-    for (const auto& l : out.layers) layers.push_back(l.value().to_host());
     std::size_t logit_at = 0, token_at = 0;
     for (index r = 0; r < b.batch_size; ++r) {
       const std::size_t n = std::size_t(real_tokens(b, r)), lr = per_token_ ? n : 1;
-      auto& e = store_[b.indices[std::size_t(r)]];
-      e.clear();
-      e.insert(e.end(), logits.begin() + std::ptrdiff_t(logit_at * std::size_t(classes_)),
-               logits.begin() + std::ptrdiff_t((logit_at + (classes_ ? lr : 0)) * std::size_t(classes_)));
-      for (const auto& l : layers)
-        e.insert(e.end(), l.begin() + std::ptrdiff_t(token_at * std::size_t(hidden_)), l.begin() + std::ptrdiff_t((token_at + n) * std::size_t(hidden_)));
+      const std::size_t lc = classes_ ? lr * std::size_t(classes_) : 0, hc = n * std::size_t(hidden_);
+      tensor<T, B> e(shape{index(lc + hc * out.layers.size())});
+      if (lc) copy(out.logits.value().data() + logit_at * std::size_t(classes_), lc, e.data());
+      for (std::size_t k = 0; k < out.layers.size(); ++k) copy(out.layers[k].value().data() + token_at * std::size_t(hidden_), hc, e.data() + lc + k * hc);
+      store_[b.indices[std::size_t(r)]] = std::move(e);
       stored_[b.indices[std::size_t(r)]] = true;
       logit_at += lr, token_at += n;
     }
   }
   distill_targets<T, B> assemble(const data::batch& b) const {
-    distill_targets<T, B> out;
-    std::vector<T> logits;
-    std::vector<std::vector<T>> layers(layers_ ? std::size_t(distilled_teacher_layers(index(teacher_.layers().size())).size()) : 0);
+    const std::size_t n_layers = layers_ ? distilled_teacher_layers(index(teacher_.layers().size())).size() : 0;
     index logit_rows_total = 0, tokens_total = 0;
     for (index r = 0; r < b.batch_size; ++r) {
-      const std::size_t n = std::size_t(real_tokens(b, r)), lr = per_token_ ? n : 1;
-      const auto& e = store_[b.indices[std::size_t(r)]];
-      const std::size_t lc = classes_ ? lr * std::size_t(classes_) : 0;
-      logits.insert(logits.end(), e.begin(), e.begin() + std::ptrdiff_t(lc));
-      for (std::size_t k = 0; k < layers.size(); ++k) {
-        const auto from = e.begin() + std::ptrdiff_t(lc + k * n * std::size_t(hidden_));
-        layers[k].insert(layers[k].end(), from, from + std::ptrdiff_t(n * std::size_t(hidden_)));
-      }
-      logit_rows_total += index(lr), tokens_total += index(n);
+      const index n = real_tokens(b, r);
+      logit_rows_total += per_token_ ? n : 1, tokens_total += n;
     }
-    if (logits_) out.logits = autodiff::var<T, B>(tensor<T, B>::from_host(shape{logit_rows_total, classes_}, logits));
-    for (auto& l : layers) out.layers.emplace_back(tensor<T, B>::from_host(shape{tokens_total, hidden_}, l));
+    tensor<T, B> logits(shape{logit_rows_total, classes_});
+    std::vector<tensor<T, B>> layers;
+    for (std::size_t k = 0; k < n_layers; ++k) layers.emplace_back(shape{tokens_total, hidden_});
+    std::size_t logit_at = 0, token_at = 0;
+    for (index r = 0; r < b.batch_size; ++r) {
+      const std::size_t n = std::size_t(real_tokens(b, r)), lr = per_token_ ? n : 1;
+      const std::size_t lc = classes_ ? lr * std::size_t(classes_) : 0, hc = n * std::size_t(hidden_);
+      const T* e = store_[b.indices[std::size_t(r)]].data();
+      if (lc) copy(e, lc, logits.data() + logit_at * std::size_t(classes_));
+      for (std::size_t k = 0; k < n_layers; ++k) copy(e + lc + k * hc, hc, layers[k].data() + token_at * std::size_t(hidden_));
+      logit_at += lr, token_at += n;
+    }
+    distill_targets<T, B> out;
+    if (logits_) out.logits = autodiff::var<T, B>(std::move(logits));
+    for (auto& l : layers) out.layers.emplace_back(std::move(l));
     return out;
+  }
+  static void copy(const T* from, std::size_t n, T* to) {
+    if (n) B::axpby(index(n), T(1), from, T(0), to);
   }
 
   const Teacher& teacher_;
@@ -157,7 +161,7 @@ class teacher_outputs {
   bool decided_ = false, caching_ = false, per_token_ = false;
   index classes_ = 0, hidden_ = 0;
   std::size_t bytes_ = 0;
-  std::vector<std::vector<T>> store_;
+  std::vector<tensor<T, B>> store_;
   std::vector<bool> stored_;
   std::int64_t forwards_ = 0;
 };

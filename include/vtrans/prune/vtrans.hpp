@@ -75,10 +75,14 @@ struct prune_options {
   double max_grad_norm = 1.0;
   distill_options distill;
   selection_options selection;
-  double teacher_cache_mb = 1024;               // host memory for cached teacher outputs (0: off)
+  double teacher_cache_mb = 1024;               // memory (the backend's: on a GPU, the device's) for cached teacher outputs (0: off)
   std::uint64_t seed = 1;
   train::progress_style progress = train::progress_style::automatic;
   index trajectory_every = 10;                  // record the mask trajectory every this many steps
+  // Read the loss and the expected size on the host every this many steps: the divergence check,
+  // the progress note and, after the schedule, the stop window. The steps in between read
+  // nothing, so that a GPU never waits for the host (1: every step).
+  index sync_every = 1;
   // Resumable pruning: with state_dir set, the pruning state is written there every
   // checkpoint_every steps (0: not by count) and every checkpoint_minutes (0: not by time), and
   // once pruning ends; resume continues from the state found there.
@@ -172,20 +176,23 @@ inline nlohmann::json run_fingerprint(const prune_options& o, const masks::loop_
           {"warmup", loop.lagrangian_warmup}, {"regularizer_weight", loop.regularizer_weight}, {"multipliers", int(loop.multipliers)},
           {"stiffness", loop.stiffness}, {"mask_settings", o.mask_settings}, {"kd_weight", o.distill.kd_weight},
           {"temperature", o.distill.temperature}, {"task_weight", o.distill.task_weight}, {"layer_weight", o.distill.layer_weight},
-          {"max_grad_norm", o.max_grad_norm}, {"teacher_cache_mb", o.teacher_cache_mb}, {"trajectory_every", o.trajectory_every}};
+          {"max_grad_norm", o.max_grad_norm}, {"teacher_cache_mb", o.teacher_cache_mb}, {"trajectory_every", o.trajectory_every},
+          {"sync_every", o.sync_every}};
 }
 
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// A loss term that is no longer a finite number stops the run, naming the phase, step and term.
+// A loss term that is no longer a finite number stops the run, naming the phase, step and term;
+// returns its value (one read on the host).
 template <class V>
-void require_finite(const V& term, const std::string& phase, std::int64_t step, const char* name) {
+double require_finite(const V& term, const std::string& phase, std::int64_t step, const char* name) {
   const double v = double(term.item());
   if (!std::isfinite(v))
     throw vtrans::error(phase + " diverged at step " + std::to_string(step) + ": the " + name + " is " + std::to_string(v) +
                         " (try lower learning rates)");
+  return v;
 }
 
 // Loss of a student batch: task loss, logit KD and layer distillation towards the teacher's
@@ -257,6 +264,7 @@ std::int64_t finetune(Student& student, const Teacher& teacher, train::task_kind
   po.unit = "ex";
   train::progress bar(phase, steps, po);
   std::int64_t step = 0;
+  double lv = 0;  // the loss last read on the host
   for (std::uint64_t epoch = 0; step < steps; ++epoch)
     for (const auto& indices : loader.plan(epoch)) {
       if (step >= steps) break;
@@ -265,10 +273,9 @@ std::int64_t finetune(Student& student, const Teacher& teacher, train::task_kind
       fo.training = true;
       fo.dropout_seed = o.seed * 1000003 + std::uint64_t(step);
       const auto loss = detail::distill_loss(student, targets.of(b), task, b, fo, o.distill, autodiff::var<T, B>(proj_w), autodiff::var<T, B>(proj_b));
-      detail::require_finite(loss, phase, step, "task + distillation loss");
-      const double lv = double(loss.item());
+      if (step % o.sync_every == 0) lv = detail::require_finite(loss, phase, step, "task + distillation loss");
       autodiff::backward(loss);
-      train::clip_grad_norm(params, o.max_grad_norm);
+      train::clip_grad_norm_on_device(params, o.max_grad_norm);
       opt.step(sched.factor(step));
       opt.zero_grad();
       ++step;
@@ -313,6 +320,9 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
   using student_t = nn::transformer<Family, Policy, B, T>;
   const auto t_start = std::chrono::steady_clock::now();
   const masks::loop_settings loop = o.loop_for(Policy::loop_defaults());
+  if (o.sync_every < 1 || o.trajectory_every < 1)
+    throw vtrans::usage_error("vtrans_prune: sync_every and trajectory_every must be at least 1 (they are " + std::to_string(o.sync_every) +
+                              " and " + std::to_string(o.trajectory_every) + ")");
 
   // data: all of it, or the stratified fraction of Fast- and Faster-VTrans
   std::vector<data::sequence> pruning_set = train_set;
@@ -381,14 +391,15 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
   // after the schedule: stop inside the window, or at the cap
   const auto done = [&](std::int64_t step) {
     if (step < schedule) return false;
-    return step >= cap || std::abs(expected_size() - limit) <= o.window * limit;
+    if (step >= cap) return true;
+    return (step - schedule) % o.sync_every == 0 && std::abs(expected_size() - limit) <= o.window * limit;
   };
   // CoFi ramps the target from 0; settling multipliers ramp it from where the masks start, so
   // that masks which start sparser than the budget are not first driven dense (docs/method.md)
   double ramp_start = 0;
   if (!o.resume && loop.multipliers == masks::multiplier_rule::settling) ramp_start = std::clamp(1.0 - expected_size() / full_size, 0.0, 1.0);
   std::int64_t step = 0;
-  double last_loss = 0, earlier_seconds = 0;
+  double last_loss = 0, last_sparsity = 0, earlier_seconds = 0;  // loss and sparsity: as last read on the host
 
   // resumable state: every tensor the loop changes, and when it was last written
   std::vector<std::pair<std::string, P>> state_params;
@@ -434,8 +445,9 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
       fo.training = true;
       fo.dropout_seed = o.seed * 7919 + std::uint64_t(step);
       fo.mask_seed = o.seed * 104729 + std::uint64_t(step);
+      const bool sync = step % o.sync_every == 0, record = step % o.trajectory_every == 0;
       V loss = detail::distill_loss(student, targets.of(b), task, b, fo, o.distill, V(proj_w), V(proj_b));
-      detail::require_finite(loss, "pruning", step, "task + distillation loss");
+      if (sync) detail::require_finite(loss, "pruning", step, "task + distillation loss");
       // the masks' regulariser, each structure normalised by its number of units
       student.masks().for_each([&](masks::structure, index, const auto& u) {
         if (loop.regularizer_weight > 0 && u.size() > 0)
@@ -445,25 +457,26 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
       const V& size = o.target.on_flops() ? expected.flops : expected.params;
       const double t = target_sparsity(final_sparsity, step, warmup, ramp_start);
       loss = autodiff::add(loss, lag.penalty(size, full_size, t));
-      detail::require_finite(loss, "pruning", step, "mask regulariser (KL) or Lagrangian size penalty");
-      const double lv = last_loss = double(loss.item());
-      const double s_hat = 1.0 - double(size.item()) / full_size;
+      if (sync || record) {
+        last_loss = detail::require_finite(loss, "pruning", step, "mask regulariser (KL) or Lagrangian size penalty");
+        last_sparsity = 1.0 - double(size.item()) / full_size;
+      }
       autodiff::backward(loss);
-      if (!weight_params.empty()) train::clip_grad_norm(weight_params, o.max_grad_norm);
+      if (!weight_params.empty()) train::clip_grad_norm_on_device(weight_params, o.max_grad_norm);
       mask_opt.step();
       student.masks().after_step();
       if (!weight_params.empty()) weight_opt.step(1.0);
       lag.step(step >= warmup);
       mask_opt.zero_grad();
       weight_opt.zero_grad();
-      if (step % o.trajectory_every == 0) {
-        trajectory_point pt{step, lv, s_hat, t, lag.lambda1(), lag.lambda2(), {}};
+      if (record) {
+        trajectory_point pt{step, last_loss, last_sparsity, t, lag.lambda1(), lag.lambda2(), {}};
         for (const auto& h : student.masks().heads) pt.head_scores.push_back(h.score());
         result.trajectory.push_back(std::move(pt));
       }
       ++step;
-      bar.step(lv, b.batch_size);
-      bar.set_note("sparsity " + std::to_string(s_hat).substr(0, 5) + " -> " + std::to_string(t).substr(0, 5));
+      bar.step(last_loss, b.batch_size);
+      if (sync) bar.set_note("sparsity " + std::to_string(last_sparsity).substr(0, 5) + " -> " + std::to_string(t).substr(0, 5));
       const bool by_count = o.checkpoint_every > 0 && step % o.checkpoint_every == 0;
       const bool by_time = o.checkpoint_minutes > 0 && detail::seconds_since(last_save) >= 60.0 * o.checkpoint_minutes;
       const bool stop = o.stop_requested && o.stop_requested();

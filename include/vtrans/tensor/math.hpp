@@ -9,7 +9,9 @@
 
 namespace vtrans::math {
 
-enum class unary_op : int { identity, relu, gelu, gelu_tanh, silu, tanh, sigmoid, exp, log, square };
+// step (1 where x > 0, else 0), sqrt and reciprocal serve decisions and scalars computed on the
+// device (keep decisions, counts, clipping factors) so that they need no trip to the host.
+enum class unary_op : int { identity, relu, gelu, gelu_tanh, silu, tanh, sigmoid, exp, log, square, step, sqrt, reciprocal };
 
 template <class T>
 VTRANS_HD inline T sigmoid(T x) { return T(1) / (T(1) + std::exp(-x)); }
@@ -29,6 +31,9 @@ VTRANS_HD inline T apply(unary_op op, T x) {
     case unary_op::exp: return std::exp(x);
     case unary_op::log: return std::log(x);
     case unary_op::square: return x * x;
+    case unary_op::step: return x > T(0) ? T(1) : T(0);
+    case unary_op::sqrt: return std::sqrt(x);
+    case unary_op::reciprocal: return T(1) / x;
   }
   return x;
 }
@@ -54,6 +59,9 @@ VTRANS_HD inline T derivative(unary_op op, T x, T y) {
     case unary_op::exp: return y;
     case unary_op::log: return T(1) / x;
     case unary_op::square: return T(2) * x;
+    case unary_op::step: return T(0);
+    case unary_op::sqrt: return T(0.5) / y;
+    case unary_op::reciprocal: return -y * y;
   }
   return T(1);
 }

@@ -21,8 +21,13 @@ namespace vtrans::train {
 
 struct step_report {
   std::int64_t step = 0;   // optimizer steps done, this one included
-  double loss = 0;         // mean over the micro-batches
-  double grad_norm = 0;    // before clipping
+  // Read on the host every sync_every steps (and at the last): loss is then the mean over the
+  // micro-batches of the steps since the previous read (`read_steps` of them), grad_norm this
+  // step's norm before clipping. Between reads both repeat the last values read and read is false.
+  bool read = true;
+  std::int64_t read_steps = 1;
+  double loss = 0;
+  double grad_norm = 0;
   double lr = 0;           // base rate times the schedule factor used
   std::int64_t tokens = 0; // real (non-padding) tokens seen in this step
   std::uint64_t epoch = 0;
@@ -37,6 +42,7 @@ struct trainer_options {
   std::uint64_t seed = 0;          // dropout and masking streams
   bool dropout = true;
   mlm_options mlm;                 // masked LM only (its seed is replaced by `seed`)
+  std::int64_t sync_every = 1;     // read loss and gradient norm on the host every this many steps
 };
 
 template <class Model>
@@ -49,6 +55,7 @@ class trainer {
   trainer(Model& model, optimizer_type& optimizer, const data::data_loader& loader, trainer_options options)
       : model_(model), opt_(optimizer), loader_(loader), o_(std::move(options)) {
     if (o_.grad_accum < 1) throw vtrans::usage_error("trainer: grad_accum must be at least 1");
+    if (o_.sync_every < 1) throw vtrans::usage_error("trainer: sync_every must be at least 1");
     if (loader_.batches_per_epoch() == 0) throw vtrans::usage_error("trainer: the training set yields no batches");
     state_.seed = o_.seed;
     o_.mlm.seed = o_.seed;
@@ -62,7 +69,6 @@ class trainer {
   step_report step() {
     step_report r;
     const double factor = o_.schedule.factor(state_.step);
-    double loss_sum = 0;
     for (index micro = 0; micro < o_.grad_accum; ++micro) {
       const std::uint64_t stream = std::uint64_t(state_.step) * std::uint64_t(o_.grad_accum) + std::uint64_t(micro);
       data::batch b = next_batch();
@@ -73,19 +79,28 @@ class trainer {
       fo.dropout_seed = data::derive_seed(o_.seed ^ 0x5eedULL, stream);
       const auto out = model_.forward(to_input(b), fo);
       auto loss = task_loss(o_.task, out, b);
-      loss_sum += double(loss.item());
       if (o_.grad_accum > 1) loss = autodiff::scale(loss, T(1.0 / double(o_.grad_accum)));
+      B::axpby(1, T(1), loss.value().data(), T(1), loss_sum_.data());  // summed where it lives
       autodiff::backward(loss);
     }
-    r.grad_norm = clip_grad_norm(model_.parameters(), o_.max_grad_norm);
+    const tensor<T, B> norm = clip_grad_norm_on_device(model_.parameters(), o_.max_grad_norm);
     opt_.step(factor);
     opt_.zero_grad();
     ++state_.step;
+    ++unread_steps_;
     r.step = state_.step;
-    r.loss = loss_sum / double(o_.grad_accum);
     r.lr = opt_.options().lr * factor;
     r.epoch = state_.epoch;
-    state_.last_loss = r.loss;
+    r.read = state_.step % o_.sync_every == 0 || done();
+    if (r.read) {
+      r.read_steps = unread_steps_;
+      state_.last_loss = double(loss_sum_.item()) / double(unread_steps_);
+      last_grad_norm_ = double(norm.item());
+      B::fill(1, T(0), loss_sum_.data());
+      unread_steps_ = 0;
+    }
+    r.loss = state_.last_loss;
+    r.grad_norm = last_grad_norm_;
     return r;
   }
 
@@ -130,6 +145,9 @@ class trainer {
   training_state state_;
   std::vector<std::vector<std::size_t>> plan_;
   std::uint64_t plan_epoch_ = ~std::uint64_t(0);
+  tensor<T, B> loss_sum_ = tensor<T, B>::zeros(shape{1});  // losses of the steps not read yet
+  std::int64_t unread_steps_ = 0;
+  double last_grad_norm_ = 0;
 };
 
 }  // namespace vtrans::train
