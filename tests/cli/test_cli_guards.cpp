@@ -177,40 +177,6 @@ TEST_CASE("vtrans train: a diverging loss stops the run naming step and term, an
   CHECK(snapshot(w.work).empty());
 }
 
-TEST_CASE("vtrans train: a killed run leaves --out untouched and continues with --resume") {
-  workspace w;
-  std::string rows;
-  for (int i = 0; i < 32; ++i) rows += std::string(i % 2 ? "bad day " : "good day ") + "\t" + (i % 2 ? "neg" : "pos") + "\n";
-  const fs::path data = w.tmp.write("task.tsv", rows), out = w.work / "m", partial = w.work / ".m.partial";
-  const std::string args = "train --task tsv --data " + data.string() + " --out " + out.string() +
-                           " --batch-size 8 --checkpoint-every 2 --hidden 16 --layers 1 --heads 2 --ffn 32 --max-length 16 --vocab-size 60 --quiet";
-  const fs::path pid_file = w.tmp.path() / "pid";
-  REQUIRE(std::system(("OMP_NUM_THREADS=1 " + std::string(VTRANS_CLI_PATH) + " " + args + " --steps 1000000 >/dev/null 2>&1 & echo $! >" +
-                       pid_file.string()).c_str()) == 0);
-  const pid_t pid = pid_t(std::stol(slurp(pid_file)));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!fs::exists(partial / "checkpoint" / "trainer_state.json") && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  ::kill(pid, SIGKILL);
-  for (int i = 0; i < 500 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));  // reaped by init
-  REQUIRE(fs::exists(partial / "checkpoint" / "trainer_state.json"));
-  CHECK(!fs::exists(out));
-
-  auto r = w.run(args + " --steps 4");
-  CHECK(r.status == 1);
-  CHECK(has(r.err, "an interrupted run left its work in " + partial.string() + "; continue it with --resume or start again with --overwrite"));
-  CHECK(!fs::exists(out));
-
-  r = w.run(args + " --steps 4 --resume");
-  INFO(r.err);
-  REQUIRE(r.status == 0);
-  CHECK(has(r.err, "resumed at step "));
-  CHECK(fs::is_regular_file(out / "model.safetensors"));
-  CHECK(fs::is_regular_file(out / "training_args.json"));
-  CHECK(!fs::exists(partial));
-}
-
 namespace {
 // Starts the program in the background; returns its pid. Its stderr goes to `err`, and its exit
 // status to `rc` when it ends.
@@ -230,6 +196,37 @@ void wait_for(const fs::path& file) {
   while (!fs::exists(file) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 }  // namespace
+
+TEST_CASE("vtrans train: a killed run leaves --out untouched and continues with --resume") {
+  workspace w;
+  std::string rows;
+  for (int i = 0; i < 32; ++i) rows += std::string(i % 2 ? "bad day " : "good day ") + "\t" + (i % 2 ? "neg" : "pos") + "\n";
+  const fs::path data = w.tmp.write("task.tsv", rows), out = w.work / "m", partial = w.work / ".m.partial";
+  const std::string args = "train --task tsv --data " + data.string() + " --out " + out.string() +
+                           " --batch-size 8 --checkpoint-every 2 --hidden 16 --layers 1 --heads 2 --ffn 32 --max-length 16 --vocab-size 60 --quiet";
+  const fs::path rc = w.tmp.path() / "train.rc";
+  const pid_t pid = start_cli(w, args + " --steps 1000000", w.tmp.path() / "train.err", rc);
+  wait_for(partial / "checkpoint" / "trainer_state.json");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ::kill(pid, SIGKILL);
+  wait_for(rc);
+  REQUIRE(fs::exists(partial / "checkpoint" / "trainer_state.json"));
+  CHECK(!fs::exists(out));
+
+  auto r = w.run(args + " --steps 4");
+  CHECK(r.status == 1);
+  CHECK(has(r.err, "an interrupted run left its work in " + partial.string() + "; continue it with --resume or start again with --overwrite"));
+  CHECK(!fs::exists(out));
+
+  r = w.run(args + " --steps 4 --resume");
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  CHECK(has(r.err, "resumed at step "));
+  CHECK(fs::is_regular_file(out / "model.safetensors"));
+  CHECK(fs::is_regular_file(out / "training_args.json"));
+  CHECK(!fs::exists(partial));
+}
+
 
 TEST_CASE("vtrans prune: a killed or interrupted run continues with --resume to the same model, bit for bit") {
   workspace w;

@@ -433,7 +433,7 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
   // where the step falls in the epochs' plans
   std::uint64_t start_epoch = 0;
   std::size_t cursor = std::size_t(step);
-  while (cursor > 0 && cursor >= loader.plan(start_epoch).size()) cursor -= loader.plan(start_epoch++).size();
+  for (std::size_t n = loader.batches_per_epoch(); cursor >= n && n > 0; ++start_epoch) cursor -= n;
 
   for (std::uint64_t epoch = start_epoch; !done(step); ++epoch) {
     const auto batches = loader.plan(epoch);
