@@ -60,8 +60,8 @@ var<T, B> kl_div(const var<T, B>& student, const var<T, B>& teacher, double tau 
   B::log_softmax(rows, cols, zs.data(), ls.data());
   B::log_softmax(rows, cols, zt.data(), lt.data());
   B::unary(math::unary_op::exp, n, lt.data(), pt.data());
-  // sum p_t (log p_t - log p_s), reduced on the device
-  tensor<T, B> gap(student.shape());
+  // sum p_t (log p_t - log p_s), reduced on the device (zt, no longer needed, holds the terms)
+  tensor<T, B>& gap = zt;
   B::binary(math::binary_op::sub, 1, n, lt.data(), ls.data(), broadcast::none, gap.data());
   B::binary(math::binary_op::mul, 1, n, gap.data(), pt.data(), broadcast::none, gap.data());
   B::reduce_sum(n, gap.data(), static_cast<T>(tau * tau / double(rows)), loss.data());

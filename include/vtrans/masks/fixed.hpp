@@ -37,9 +37,7 @@ struct fixed {
     tensor<T, B> keep_mask() const { return mask_.clone(); }
     std::vector<double> scale() const { return std::vector<double>(keep_.size(), 1.0); }
     void force_keep(std::vector<bool> k) {
-      std::vector<T> v(k.size());
-      for (std::size_t i = 0; i < v.size(); ++i) v[i] = k[i] ? T(1) : T(0);
-      mask_ = tensor<T, B>::from_host(shape{index(v.size())}, v);
+      mask_ = mask_of<T, B>(k);
       keep_ = std::move(k);
     }
     // Baselines rank units by an importance score (weight magnitude, or random numbers).

@@ -110,12 +110,7 @@ struct hard_concrete {
     }
     // keep() uploaded: the rule ranks the units, which the backends have no kernel for, so CoFi's
     // masks cross to the host once per unit and forward pass
-    tensor<T, B> keep_mask() const {
-      const auto k = keep();
-      std::vector<T> v(k.size());
-      for (std::size_t i = 0; i < k.size(); ++i) v[i] = k[i] ? T(1) : T(0);
-      return tensor<T, B>::from_host(shape{n_}, v);
-    }
+    tensor<T, B> keep_mask() const { return mask_of<T, B>(keep()); }
     std::vector<double> scale() const {
       const auto a = score();
       std::vector<double> s(a.size());

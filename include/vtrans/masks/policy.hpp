@@ -68,6 +68,14 @@ struct loop_settings {
   double stiffness = 100;            // settling: the fixed lambda2
 };
 
+// A keep decision as [n] of 0/1 in the backend's memory (one upload).
+template <class T, class B>
+tensor<T, B> mask_of(const std::vector<bool>& keep) {
+  std::vector<T> v(keep.size());
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = keep[i] ? T(1) : T(0);
+  return tensor<T, B>::from_host(shape{index(v.size())}, v);
+}
+
 template <class P, class T, class B, class = void>
 struct is_policy_for : std::false_type {};
 

@@ -109,9 +109,7 @@ struct vib {
       return std::vector<double>(mu.begin(), mu.end());
     }
     void force_keep(std::vector<bool> k) {
-      std::vector<T> v(k.size());
-      for (std::size_t i = 0; i < k.size(); ++i) v[i] = k[i] ? T(1) : T(0);
-      forced_mask_ = tensor<T, B>::from_host(shape{index(v.size())}, v);
+      forced_mask_ = mask_of<T, B>(k);
       forced_ = std::move(k);
     }
     void after_step() {}
