@@ -32,6 +32,7 @@ void print(const std::string& what, const std::map<std::string, double>& m, bool
 int run(int argc, char** argv) {
   std::string model, task, data, train_data, split = "test", dtype = "auto";
   long batch_size = 64, max_length = 0;
+  vtrans::cli::device_args device;
   bool baseline = false, baseline_only = false, pair = false, header = false, json = false, quiet = false;
   po::options_description opts(
       "vtrans eval: metrics of a trained model on a task split, and the task's trivial baselines\n"
@@ -55,10 +56,12 @@ int run(int argc, char** argv) {
       ("baseline-only", po::bool_switch(&baseline_only), "print only the baseline (no model needed except for LM tasks)")
       ("json", po::bool_switch(&json), "print one JSON object per result")
       ("quiet", po::bool_switch(&quiet), "no progress display");
+  vtrans::cli::add_device_options(opts, device);
   po::variables_map vm;
   if (!vtrans::cli::parse_options(argc, argv, opts, vm)) return 0;
   if (model.empty() && !baseline_only) throw vtrans::usage_error("--model is required (or --baseline-only)");
-  if (!baseline_only) print("model", vtrans::cli::evaluate_task(model, task, data, split, batch_size, max_length, pair, header, quiet,
+  const auto where = baseline_only ? vtrans::cli::parse_device(device) : vtrans::cli::choose_device(device);
+  if (!baseline_only) print("model", vtrans::cli::evaluate_task(where, model, task, data, split, batch_size, max_length, pair, header, quiet,
                                                                                 vtrans::cli::parse_matrix_dtype(dtype)), json);
   if (baseline || baseline_only) print("baseline", vtrans::cli::baseline_task(model, task, data, train_data, split, max_length, pair, header), json);
   return 0;

@@ -7,8 +7,10 @@
 
 #include "command.hpp"
 #include "load_model.hpp"
+#include "logits_job.hpp"
 #include "vtrans/io/atomic_file.hpp"
 #include "vtrans/io/npy.hpp"
+#include "vtrans/tensor/cpu.hpp"
 
 namespace po = boost::program_options;
 using namespace vtrans;
@@ -55,6 +57,7 @@ std::vector<std::int32_t> flatten(const std::vector<std::vector<std::int32_t>>& 
 
 int run(int argc, char** argv) {
   std::string model_dir, ids_file, mask_file, types_file, output, dtype = "auto";
+  cli::device_args device;
   po::options_description opts("vtrans logits: run a model on token ids and write its outputs as .npy");
   opts.add_options()("help,h", "show this help")("model", po::value(&model_dir)->required(), "model folder (config.json + safetensors)")(
       "ids-file", po::value(&ids_file)->required(), "one sequence of whitespace-separated token ids per line, all of one length")(
@@ -64,8 +67,10 @@ int run(int argc, char** argv) {
       "output", po::value(&output)->required(),
       "float32 .npy: [batch, seq, vocab] for LM heads, [batch, labels] for sequence classification, [batch, seq, labels] for "
       "token classification, [batch, seq, hidden] for base models");
+  cli::add_device_options(opts, device);
   po::variables_map vm;
   if (!cli::parse_options(argc, argv, opts, vm)) return 0;
+  const cli::device_kind where = cli::choose_device(device);
   nn::load_options load = nn::load_options::from_environment();
   load.matrices = cli::parse_matrix_dtype(dtype);
   const auto rows = read_id_rows(ids_file);
@@ -86,14 +91,10 @@ int run(int argc, char** argv) {
   const io::model_config config = io::load_config((std::filesystem::path(model_dir) / "config.json").string());
   cli::check_model_input(config, in.ids, in.token_type_ids, in.seq, ids_file);
 
-  const auto model = cli::load_model(model_dir, load);
-  autodiff::no_record guard;
-  const auto out = model.forward(in);
-  const shape& s = out.logits.shape();
-  std::vector<std::int64_t> dims;
-  for (int i = 0; i < s.rank(); ++i) dims.push_back(s[i]);
-  io::write_npy(output, dims, out.logits.value().to_host());
-  std::cerr << "wrote " << output << " " << s.str() << "\n";
+  const auto out = where == cli::device_kind::cuda ? cli::logits_on_cuda(model_dir, load, in)
+                                                                       : cli::compute_logits<cpu>(model_dir, load, in);
+  io::write_npy(output, out.dims, out.values);
+  std::cerr << "wrote " << output << " " << shape::from_range(out.dims.begin(), out.dims.end()).str() << "\n";
   return 0;
 }
 

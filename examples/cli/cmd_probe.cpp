@@ -10,7 +10,7 @@
 #include "command.hpp"
 #include "task_data.hpp"
 #include "vtrans/io/atomic_file.hpp"
-#include "load_model.hpp"
+#include "probe_job.hpp"
 #include "vtrans/prune/probe.hpp"
 #include "vtrans/tensor/cpu.hpp"
 #include "vtrans/text/tokenizer.hpp"
@@ -25,6 +25,7 @@ namespace {
 int run(int argc, char** argv) {
   std::string model, task, data, split = "dev", report, out;
   long limit = 256, batch_size = 16;
+  cli::device_args device;
   po::options_description opts("vtrans probe: attention statistics per head, related to a pruning run");
   opts.add_options()("help,h", "show this help")("model", po::value(&model)->required(), "the unpruned model folder")(
       "task", po::value(&task), "task (default: the model's own)")("data", po::value(&data)->required(), "the task's data")(
@@ -33,8 +34,10 @@ int run(int argc, char** argv) {
       "batch-size", po::value(&batch_size)->default_value(batch_size), "sequences per forward pass")(
       "report", po::value(&report), "prune_report.json of a VTrans run on this model: relate heads to their removal")(
       "out", po::value(&out)->required(), "folder for probe.json and the pictures");
+  cli::add_device_options(opts, device);
   po::variables_map vm;
   if (!cli::parse_options(argc, argv, opts, vm)) return 0;
+  const cli::device_kind where = cli::choose_device(device);
   io::make_output_folder(out, "--out");
   auto split_data = cli::encode_task_split(model, task, data, split);
   if (limit > 0 && split_data.sequences.size() > std::size_t(limit)) split_data.sequences.resize(std::size_t(limit));
@@ -52,10 +55,10 @@ int run(int argc, char** argv) {
     ko.exclude = special;
     keywords = prune::select_keywords(cli::encode_task_split(model, task, data, "train").sequences, ko);
   }
-  const auto m = cli::load_model(model);
-  const prune::attention_probe probe =
-      prune::probe_attention(m, prune::probe_batches(split_data.sequences, batch_size, split_data.max_length, split_data.pad_id), special,
-                             prune::keyword_ids(keywords));
+  const auto batches = prune::probe_batches(split_data.sequences, batch_size, split_data.max_length, split_data.pad_id);
+  const auto ids = prune::keyword_ids(keywords);
+  const prune::attention_probe probe = where == cli::device_kind::cuda ? cli::probe_on_cuda(model, batches, special, ids)
+                                                                      : cli::probe_model<cpu>(model, batches, special, ids);
   nlohmann::json j = prune::probe_json(probe);
   j["keywords"] = prune::keywords_json(keywords);
   viz::heatmap_options ho;

@@ -11,17 +11,8 @@
 #include <set>
 
 #include "command.hpp"
-#include "load_model.hpp"
-#include "task_data.hpp"
-#include "tokenizer_files.hpp"
-#include "work_folder.hpp"
-#include "vtrans/io/atomic_file.hpp"
+#include "prune_job.hpp"
 #include "vtrans/masks/policies.hpp"
-#include "vtrans/nn/load.hpp"
-#include "vtrans/prune/baselines.hpp"
-#include "vtrans/prune/export.hpp"
-#include "vtrans/prune/report.hpp"
-#include "vtrans/prune/vtrans.hpp"
 #include "vtrans/tensor/cpu.hpp"
 
 namespace po = boost::program_options;
@@ -29,19 +20,6 @@ namespace fs = std::filesystem;
 using namespace vtrans;
 
 namespace {
-
-struct prune_args {
-  std::string model, task, data, out, budget = "params=0.5", variant = "vtrans", masks = "vib", split = "test", multipliers;
-  prune::prune_options opt;
-  bool no_embeddings = false, quiet = false, overwrite = false, resume = false;
-  vtrans::index seq_len = 0;
-};
-
-std::string policy_names() {
-  std::string names;
-  masks::for_each_policy<masks::trained>([&](auto p) { names += (names.empty() ? "" : ", ") + std::string(decltype(p)::name()); });
-  return names;
-}
 
 // An option whose absence leaves the mask policy's default in place.
 template <class V>
@@ -68,92 +46,9 @@ void add_policy_settings(po::options_description& opts, std::map<std::string, do
 volatile std::sig_atomic_t stop_signal = 0;
 extern "C" void on_stop_signal(int sig) { stop_signal = sig; }
 
-// One compiled pruning run for every family: the teacher's family comes from its config.
-int prune_model(const prune_args& a) {
-  using Family = nn::any_family;
-  // Everything that can be refused is refused before the work: the budget as written, the
-  // output folder, then the budget against the teacher's size.
-  prune::prune_options o = a.opt;
-  o.target = prune::budget::parse(a.budget);
-  o.target.count_embeddings = !a.no_embeddings;
-  // The work folder keeps the pruning state (OUT's ".partial" sibling/pruning_state) for --resume.
-  io::folder_writer out = cli::work_folder({a.out, a.overwrite, a.resume, "pruning state",
-                                            [](const fs::path& dir) { return prune::is_pruning_state((dir / "pruning_state").string()); }, false});
-  const fs::path state_dir = fs::path(out.path()) / "pruning_state";
-  if (o.checkpoint_every > 0 || o.checkpoint_minutes > 0) o.state_dir = state_dir.string();
-  o.resume = a.resume;
-  if (a.resume) std::cerr << "resuming from the pruning state in " << state_dir.string() << "\n";
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
-  o.stop_requested = [] { return stop_signal != 0; };
-  auto teacher = cli::load_model(a.model);
-  prune::check_budget(o.target, teacher.config(), teacher.head());  // parameter counts do not depend on seq_len
-  const cli::task_split train = cli::encode_task_split(a.model, a.task, a.data, "train");
-  data::collate_options col;
-  col.pad_id = train.pad_id;
-  col.max_length = train.max_length;
-  o.target.seq_len = a.seq_len > 0 ? a.seq_len : train.max_length;
-  o.kind = prune::parse_variant(a.variant);
-  if (a.quiet) o.progress = train::progress_style::silent;
-
-  using dense_t = nn::transformer<Family, masks::none, cpu, float>;
-  std::optional<prune::prune_result<dense_t>> r;
-  std::string method;
-  if (!o.state_dir.empty()) out.keep_staging();  // from here on a failed or stopped run leaves its state for --resume
-  const bool trained = masks::with_policy<masks::trained>(a.masks, [&](auto policy) {
-    using P = decltype(policy);
-    r.emplace(prune::vtrans_prune<P>(teacher, train.objective, train.sequences, col, o));
-    method = std::string(prune::variant_name(o.kind)) + "/" + P::name();
-  });
-  if (!trained && (a.masks == "magnitude" || a.masks == "random")) {
-    const auto kind = a.masks == "magnitude" ? prune::baseline::magnitude : prune::baseline::random;
-    r.emplace(prune::baseline_prune(teacher, kind, train.objective, train.sequences, col, o));
-    method = a.masks;
-  } else if (!trained) {
-    throw vtrans::usage_error("--masks must be " + policy_names() + ", magnitude or random, not \"" + a.masks + "\"");
-  }
-
-  // The folder is assembled beside --out and renamed into place whole once the reports are in;
-  // the pruning state is not part of it.
-  prune::save_pruned(r->model, r->kept, teacher.config(), out.path());
-  cli::copy_tokenizer_files(a.model, out.path(), {"training_args.json"});  // as usable as the teacher's folder
-
-  // metric of both models on the evaluation split, latency on a batch of full-length inputs
-  const auto metric_of = [&](const std::string& dir) {
-    if (a.split == "none") return std::map<std::string, double>{{"none", 0.0}};
-    return cli::evaluate_task(dir, a.task, a.data, a.split, 64, 0, false, false, a.quiet);
-  };
-  const auto mt = metric_of(a.model), mp = metric_of(out.path());
-  // the task's headline metric (not a count such as "examples" that sorts first)
-  const std::string metric_name = [&] {
-    for (const char* m : {"accuracy", "token_accuracy", "perplexity", "pearson", "none"})
-      if (mt.count(m)) return std::string(m);
-    for (const auto& [name, value] : mt)
-      if (name != "examples" && name != "tokens") return name;
-    return mt.begin()->first;
-  }();
-  nn::batch_input in;
-  in.batch = std::min<vtrans::index>(8, vtrans::index(train.sequences.size()));
-  in.seq = train.max_length;
-  for (vtrans::index b = 0; b < in.batch; ++b) {
-    auto ids = train.sequences[std::size_t(b)].ids;
-    ids.resize(std::size_t(in.seq), train.pad_id);
-    in.ids.insert(in.ids.end(), ids.begin(), ids.end());
-  }
-  prune::run_summary s{method, o.target.str(), metric_name, mt.at(metric_name), mp.at(metric_name),
-                       prune::measure_latency_ms(teacher, in), prune::measure_latency_ms(r->model, in)};
-  const auto j = prune::report_json(s, teacher, *r);
-  io::write_file_atomic((fs::path(out.path()) / "prune_report.json").string(), j.dump(2));
-  const std::string md = prune::report_markdown(j);
-  io::write_file_atomic((fs::path(out.path()) / "prune_report.md").string(), md);
-  fs::remove_all(state_dir);
-  out.commit();
-  std::cout << md << "\nwrote " << a.out << " (model, prune_report.json, prune_report.md)\n";
-  return 0;
-}
-
 int run(int argc, char** argv) {
-  prune_args a;
+  cli::prune_args a;
+  cli::device_args device;
   auto& o = a.opt;
   po::options_description opts("vtrans prune: prune a trained model to a budget, fine-tune it and export it");
   opts.add_options()("help,h", "show this help")
@@ -162,7 +57,7 @@ int run(int argc, char** argv) {
     ("data", po::value(&a.data)->required(), "the task's data (Brown corpus folder, GLUE task folder, or file)")
     ("budget", po::value(&a.budget)->default_value(a.budget), "params=FRACTION kept (e.g. 0.3), params=COUNT (e.g. 30M) or flops=FRACTION")
     ("variant", po::value(&a.variant)->default_value(a.variant), "vtrans (masks + weights, all data), fast (a data fraction), faster (masks only, weights frozen)")
-    ("masks", po::value(&a.masks)->default_value(a.masks), ("mask policy: " + policy_names() + " (VTrans, CoFi), or the baselines magnitude and random").c_str())
+    ("masks", po::value(&a.masks)->default_value(a.masks), ("mask policy: " + cli::policy_names() + " (VTrans, CoFi), or the baselines magnitude and random").c_str())
     ("out", po::value(&a.out)->required(), "folder for the pruned model and its reports (must not exist or be empty)")
     ("overwrite", po::bool_switch(&a.overwrite), "replace an existing --out folder (once the new one is complete)")
     ("split", po::value(&a.split)->default_value(a.split), "split the metric is reported on (none: no evaluation)")
@@ -200,13 +95,18 @@ int run(int argc, char** argv) {
      "save the pruning state every this many minutes (0 and --checkpoint-every 0: no state, no --resume)")
     ("quiet", po::bool_switch(&a.quiet), "no progress output");
   add_policy_settings(opts, o.mask_settings);
+  cli::add_device_options(opts, device);
   po::variables_map vm;
   if (!cli::parse_options(argc, argv, opts, vm)) return 0;
   if (a.multipliers == "adam") o.multipliers = masks::multiplier_rule::adam_ascent;
   else if (a.multipliers == "settling") o.multipliers = masks::multiplier_rule::settling;
   else if (!a.multipliers.empty()) throw vtrans::usage_error("--multipliers must be settling or adam, not \"" + a.multipliers + "\"");
+  const cli::device_kind where = cli::choose_device(device);
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  o.stop_requested = [] { return stop_signal != 0; };
   try {
-    return prune_model(a);
+    return where == cli::device_kind::cuda ? cli::prune_on_cuda(a) : cli::prune_model<cpu>(a);
   } catch (const vtrans::interrupted& e) {
     std::cerr << "vtrans prune: " << e.what() << "; continue with the same command and --resume\n";
     return 130;

@@ -49,7 +49,7 @@ int run(int argc, char** argv) {
   std::ostringstream md;
   const auto& first = reports.front();
   md << "# vtrans pruning report\n\n| model | " << first["metric"]["name"].get<std::string>()
-     << " | parameters | FLOPs/token | CPU latency speed-up | pruning s | fine-tuning s | total s |\n|---|---|---|---|---|---|---|---|\n";
+     << " | parameters | FLOPs/token | latency speed-up (" << first.value("device", std::string("cpu")) << ") | pruning s | fine-tuning s | total s |\n|---|---|---|---|---|---|---|---|\n";
   md << "| teacher | " << prune::fixed(first["metric"]["teacher"], 4) << " | " << prune::fixed(first["params"]["before"], 0) << " | "
      << prune::fixed(first["flops_per_token"]["before"], 0) << " | 1.00x | | | |\n";
   for (const auto& j : reports)

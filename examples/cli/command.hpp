@@ -7,6 +7,8 @@
 
 #include <boost/program_options.hpp>
 
+#include "device.hpp"
+
 namespace vtrans::cli {
 
 struct command {
@@ -36,6 +38,12 @@ inline bool parse_options(int argc, char** argv, const boost::program_options::o
   }
   boost::program_options::notify(vm);
   return true;
+}
+
+// --device and --tf32 of the commands that run a model (device.hpp).
+inline void add_device_options(boost::program_options::options_description& opts, device_args& d) {
+  opts.add_options()("device", boost::program_options::value(&d.name)->default_value(d.name), device_help)(
+      "tf32", boost::program_options::bool_switch(&d.tf32), tf32_help);
 }
 
 }  // namespace vtrans::cli

@@ -13,11 +13,12 @@
 #include "vtrans/error.hpp"
 #include "vtrans/io/config_check.hpp"
 #include "vtrans/nn/load.hpp"
-#include "vtrans/tensor/cpu.hpp"
 
 namespace vtrans::cli {
 
-using any_model = nn::transformer<nn::any_family, masks::none, cpu, float>;
+// The program's model on backend B (device.hpp): any family, no masks, float products.
+template <class B>
+using model_on = nn::transformer<nn::any_family, masks::none, B, float>;
 
 // --dtype of the commands that run a model: how its layer matrices are kept in memory.
 inline nn::matrix_dtype parse_matrix_dtype(const std::string& dtype) {
@@ -31,8 +32,9 @@ inline constexpr const char* matrix_dtype_help =
     "the layers' weight matrices in memory: auto (BF16 / F16 as the checkpoint stores them, else float32), float32, bfloat16, "
     "float16; products are computed in float32 either way";
 
-inline any_model load_model(const std::string& dir, const nn::load_options& load = {}) {
-  return nn::load_pretrained<nn::any_family>(dir, load);
+template <class B>
+model_on<B> load_model(const std::string& dir, const nn::load_options& load = {}) {
+  return nn::load_pretrained<nn::any_family, B>(dir, load);
 }
 
 // Token ids and segment ids inside the model's tables, and a length within its positions

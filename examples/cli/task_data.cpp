@@ -7,15 +7,13 @@
 #include <sstream>
 
 #include "encoding.hpp"
-#include "load_model.hpp"
+#include "eval_job.hpp"
 #include "tasks.hpp"
 #include "vtrans/data/batching.hpp"
 #include "vtrans/io/json.hpp"
 #include "vtrans/io/model_config.hpp"
 #include "vtrans/tensor/cpu.hpp"
 #include "vtrans/text/tokenizer.hpp"
-#include "vtrans/train/evaluate.hpp"
-#include "vtrans/train/progress.hpp"
 
 namespace fs = std::filesystem;
 
@@ -30,19 +28,10 @@ nlohmann::json saved_args(const std::string& model_dir) {
   return j;
 }
 
-namespace {
-// A split of a task encoded for the model in model_dir, with what evaluation needs besides.
-struct prepared_split {
-  task_split split;
-  io::model_config config;
-  task_spec spec;
-  nlohmann::json args;
-  text::special_ids specials;
-};
-
 prepared_split prepare_split(const std::string& model_dir, const std::string& task_name, const std::string& data, const std::string& split,
                              long max_length, bool pair, bool header) {
   prepared_split p;
+  p.name = split;
   p.args = saved_args(model_dir);
   p.config = io::load_config((fs::path(model_dir) / "config.json").string());
   const std::string tname = !task_name.empty() ? task_name : p.args.value("task", std::string());
@@ -67,42 +56,13 @@ prepared_split prepare_split(const std::string& model_dir, const std::string& ta
   check_model_input(p.config, p.split.sequences, len, data + " (" + split + " split)");
   return p;
 }
-}  // namespace
 
-// Metrics of the model in model_dir on a split of a task ("" for the task saved with the model).
-std::map<std::string, double> evaluate_task(const std::string& model_dir, const std::string& task_name, const std::string& data,
+std::map<std::string, double> evaluate_task(device_kind device, const std::string& model_dir, const std::string& task_name, const std::string& data,
                                             const std::string& split, long batch_size, long max_length, bool pair, bool header,
                                             bool quiet, nn::matrix_dtype matrices) {
   prepared_split p = prepare_split(model_dir, task_name, data, split, max_length, pair, header);
-  nn::load_options load = nn::load_options::from_environment();
-  load.matrices = matrices;
-  auto model = load_model(model_dir, load);
-  if (model.head() != train::head_for(p.spec.objective))
-    throw vtrans::usage_error(model_dir + ": the model's head (" + std::string(nn::head_name(model.head())) + ") does not fit task " +
-                                p.spec.name);
-  data::batch_plan_options ep;
-  ep.batch_size = batch_size;
-  ep.shuffle = false;
-  data::collate_options col;
-  col.pad_id = p.split.pad_id;
-  col.max_length = p.split.max_length;
-  data::data_loader loader(std::move(p.split.sequences), ep, col);
-  train::eval_options eo;
-  const auto& s = p.specials;
-  eo.mlm.mask_id = s.mask;
-  eo.mlm.vocab_size = p.config.vocab_size;
-  eo.mlm.seed = p.args.value("seed", std::uint64_t(0));
-  eo.mlm.probability = p.args.value("mlm_probability", 0.15);
-  for (auto id : {s.cls, s.sep, s.pad, s.bos, s.eos, s.mask, s.unk})
-    if (id >= 0) eo.mlm.special_ids.push_back(id);
-  train::progress_options po;
-  po.style = quiet ? train::progress_style::silent : train::progress_style::automatic;
-  train::progress bar("eval " + split, std::int64_t(loader.batches_per_epoch()), po);
-  eo.on_batch = [&](std::size_t done, std::size_t) { bar.update(std::int64_t(done)); };
-  auto r = train::evaluate(model, p.spec.objective, loader, eo);
-  bar.finish();
-  r.metrics["examples"] = double(r.examples);
-  return r.metrics;
+  if (device == device_kind::cuda) return evaluate_prepared_on_cuda(std::move(p), model_dir, batch_size, quiet, matrices);
+  return evaluate_prepared<cpu>(std::move(p), model_dir, batch_size, quiet, matrices);
 }
 
 // The split of a task tokenized for the model in model_dir (for vtrans prune and probe).

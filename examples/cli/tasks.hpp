@@ -11,7 +11,6 @@
 #include "vtrans/data/glue.hpp"
 #include "vtrans/data/label_vocab.hpp"
 #include "vtrans/io/family.hpp"
-#include "vtrans/tensor/cpu.hpp"
 #include "vtrans/train/objectives.hpp"
 
 namespace vtrans::cli {

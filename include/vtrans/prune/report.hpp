@@ -1,7 +1,8 @@
 #pragma once
 // What a pruning run reports: sizes per layer before and after, parameters, FLOPs, the metric of
-// teacher and pruned model, measured CPU latency of both, the time of each phase and the mask
-// trajectory; as JSON (for tools and pictures) and as a short Markdown summary (for people).
+// teacher and pruned model, the latency of both measured on the backend they ran on ("device"),
+// the time of each phase and the mask trajectory; as JSON (for tools and pictures) and as a short
+// Markdown summary (for people).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,15 +17,19 @@
 
 namespace vtrans::prune {
 
-// Median wall time (ms) of a no-record forward pass on `in`, after one warm-up pass.
+// Median wall time (ms) of a no-record forward pass on `in`, after one warm-up pass; a GPU is
+// waited for, so the time is the pass's, not its launch's.
 template <class Model>
 double measure_latency_ms(const Model& m, const nn::batch_input& in, int repeats = 7) {
+  using B = typename Model::backend;
   autodiff::no_record guard;
   m.forward(in);
+  B::synchronize();
   std::vector<double> t;
   for (int i = 0; i < repeats; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     m.forward(in);
+    B::synchronize();
     t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(t.begin(), t.end());
@@ -57,6 +62,7 @@ nlohmann::json report_json(const run_summary& s, const Teacher& teacher, const p
   for (const auto& l : r.kept.layers) kept_heads.push_back(l.attention ? nlohmann::json(l.kv_heads) : nlohmann::json::array());
   return {{"method", s.method},
           {"budget", s.budget},
+          {"device", Teacher::backend::name()},
           {"family", std::string(io::family_name(teacher.config().family))},
           {"hidden", {{"before", teacher.config().hidden_size}, {"after", r.model.config().hidden_size}}},
           {"layers", {{"before", layers_json(teacher.config())}, {"after", layers_json(r.model.config())}}},
@@ -98,7 +104,7 @@ inline std::string report_markdown(const nlohmann::json& j) {
      << fixed(100 * j["params"]["fraction"].get<double>(), 1) << "%) |\n";
   md << "| FLOPs per token | " << fixed(j["flops_per_token"]["before"], 0) << " | " << fixed(j["flops_per_token"]["after"], 0) << " ("
      << fixed(100 * j["flops_per_token"]["fraction"].get<double>(), 1) << "%) |\n";
-  md << "| CPU latency (ms) | " << fixed(j["latency_ms"]["teacher"], 2) << " | " << fixed(j["latency_ms"]["pruned"], 2) << " ("
+  md << "| latency on " << j.value("device", std::string("cpu")) << " (ms) | " << fixed(j["latency_ms"]["teacher"], 2) << " | " << fixed(j["latency_ms"]["pruned"], 2) << " ("
      << fixed(j["latency_ms"]["speedup"], 2) << "x faster) |\n";
   md << "| hidden size | " << j["hidden"]["before"] << " | " << j["hidden"]["after"] << " |\n\n";
   md << "Time per phase (s): pruning " << fixed(j["seconds"]["prune"], 1) << ", selection " << fixed(j["seconds"]["select"], 2)
