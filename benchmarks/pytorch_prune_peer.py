@@ -13,7 +13,9 @@ a LLaMA causal LM), in fp32:
 Prints one JSON line: median step time, peak RSS during the steps (VmHWM reset first) and
 overall, minor page faults per step, and from one profiled step the share of op time in the
 linear layers' GEMMs (aten::mm/addmm) and in attention's batched matmuls (aten::bmm).
-Run by bench_prune_step as /usr/bin/python3 (Debian's python3-torch loads only there)."""
+Run by bench_prune_step as /usr/bin/python3 (Debian's python3-torch loads only there).
+--device cuda runs the same step on the GPU (a CUDA PyTorch; scripts/gpu-check) and reports the
+peak device memory PyTorch allocated instead of the op shares (--tf32: TF32 products)."""
 import argparse
 import json
 import math
@@ -61,14 +63,14 @@ def open_checkpoint(folder):
 class VIB:
     """One VIB mask unit of n values."""
 
-    def __init__(self, n, gen):
+    def __init__(self, n, gen, dev):
         import torch
-        self.mu = (1.0 + 0.01 * torch.randn(n, generator=gen)).requires_grad_(True)
-        self.log_var = (-9.0 + 0.01 * torch.randn(n, generator=gen)).requires_grad_(True)
+        self.mu = (1.0 + 0.01 * torch.randn(n, generator=gen)).to(dev).requires_grad_(True)
+        self.log_var = (-9.0 + 0.01 * torch.randn(n, generator=gen)).to(dev).requires_grad_(True)
 
     def sample(self, rows):
         import torch
-        return self.mu + torch.randn(rows, self.mu.numel()) * torch.exp(0.5 * self.log_var)
+        return self.mu + torch.randn(rows, self.mu.numel(), device=self.mu.device) * torch.exp(0.5 * self.log_var)
 
     def kl(self):
         import torch
@@ -85,6 +87,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cpu-clock", action="store_true", help="time steps with process CPU time instead of wall-clock")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--tf32", action="store_true", help="--device cuda: TF32 products")
     a = ap.parse_args()
     clock = time.process_time if a.cpu_clock else time.perf_counter
     try:
@@ -94,12 +98,20 @@ def main():
         print(json.dumps({"error": "cannot import torch in %s: %s" % (sys.executable, e)}))
         return 0
 
+    if a.device == "cuda" and not torch.cuda.is_available():
+        print(json.dumps({"error": "torch %s in %s has no usable CUDA device" % (torch.__version__, sys.executable)}))
+        return 0
+    dev = torch.device(a.device)
+    gpu = a.device == "cuda"
+    if gpu:
+        torch.backends.cuda.matmul.allow_tf32 = a.tf32
+    sync = torch.cuda.synchronize if gpu else (lambda: None)
     torch.set_num_threads(a.threads)
     blas = blas_report(a.threads)
     with open(os.path.join(a.model, "config.json")) as f:
         cfg = json.load(f)
     t0 = time.perf_counter()
-    W = open_checkpoint(a.model)
+    W = {k: v.to(dev) for k, v in open_checkpoint(a.model).items()}
     load_s = time.perf_counter() - t0
     rss_loaded, peak_load = status_mib("VmRSS:"), status_mib("VmHWM:")
 
@@ -119,15 +131,15 @@ def main():
         student_w = W
 
     gen = torch.Generator().manual_seed(1)
-    masks = {"hidden": VIB(D, gen), "attention": VIB(L, gen), "mlp": VIB(L, gen),
-             "heads": [VIB(KV, gen) for _ in range(L)], "intermediate": [VIB(I, gen) for _ in range(L)]}
+    masks = {"hidden": VIB(D, gen, dev), "attention": VIB(L, gen, dev), "mlp": VIB(L, gen, dev),
+             "heads": [VIB(KV, gen, dev) for _ in range(L)], "intermediate": [VIB(I, gen, dev) for _ in range(L)]}
     mask_params = [masks["hidden"].mu, masks["hidden"].log_var, masks["attention"].mu, masks["attention"].log_var,
                    masks["mlp"].mu, masks["mlp"].log_var]
     for u in masks["heads"] + masks["intermediate"]:
         mask_params += [u.mu, u.log_var]
 
-    ids = torch.tensor([[1 + (hash((b, s)) % (V - 1)) for s in range(S)] for b in range(B)])
-    labels = torch.tensor([b % 2 for b in range(B)])
+    ids = torch.tensor([[1 + (hash((b, s)) % (V - 1)) for s in range(S)] for b in range(B)], device=dev)
+    labels = torch.tensor([b % 2 for b in range(B)], device=dev)
     p_drop = 0.0 if llama else cfg.get("hidden_dropout_prob", 0.1)
     group = H // KV
 
@@ -148,13 +160,13 @@ def main():
             k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)
         scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(hd)
         if causal:
-            scores = scores + torch.full((S, S), float("-inf")).triu(1)
+            scores = scores + torch.full((S, S), float("-inf"), device=dev).triu(1)
         return torch.matmul(torch.softmax(scores, dim=-1), v).transpose(1, 2).reshape(B, S, H * hd)
 
     if llama:
         inv_freq = 1.0 / (cfg.get("rope_theta", 10000.0) ** (torch.arange(0, hd, 2).float() / hd))
         angles = torch.outer(torch.arange(S).float(), inv_freq)
-        cos, sin = torch.cat([angles.cos()] * 2, -1), torch.cat([angles.sin()] * 2, -1)
+        cos, sin = torch.cat([angles.cos()] * 2, -1).to(dev), torch.cat([angles.sin()] * 2, -1).to(dev)
         eps = cfg.get("rms_norm_eps", 1e-6)
 
     def rope(x, heads):
@@ -243,17 +255,30 @@ def main():
         step()
     peak_before = status_mib("VmHWM:")
     reset = reset_peak()
+    if gpu:
+        sync()
+        torch.cuda.reset_peak_memory_stats()
     faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     times = []
     for _ in range(a.steps):
         faults_before_last = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         t0 = clock()
         loss = step()
+        sync()
         times.append(clock() - t0)
     faults_last = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before_last
     faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0) / a.steps
     peak_steps = status_mib("VmHWM:") if reset else -1.0
     peak_total = max(peak_before, status_mib("VmHWM:"))
+
+    if gpu:
+        print(json.dumps({
+            "torch": torch.__version__, "device": torch.cuda.get_device_name(), "tf32": a.tf32, "load_s": load_s,
+            "step_s": statistics.median(times), "step_min_s": min(times), "step_max_s": max(times),
+            "device_peak_allocated_mib": torch.cuda.max_memory_allocated() / 2**20,
+            "device_peak_reserved_mib": torch.cuda.max_memory_reserved() / 2**20, "loss": loss,
+        }))
+        return 0
 
     # one profiled step: which share of the op time goes to GEMMs
     from torch.autograd import profiler
