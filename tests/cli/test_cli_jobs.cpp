@@ -174,3 +174,14 @@ TEST_CASE("probe job: thrust_omp and cpu measure the same attention statistics")
   const auto got = prune::probe_json(cli::probe_model<omp>(f.teacher.string(), batches, special, keywords));
   check_close(got, want, 1e-5, "probe");
 }
+
+TEST_CASE("--device: names are checked, and a build without CUDA refuses cuda with the remedy") {
+  CHECK(cli::parse_device({"cpu", false}) == cli::device_kind::cpu);
+  CHECK(cli::parse_device({"cuda", true}) == cli::device_kind::cuda);
+  CHECK_THROWS_WITH_AS(cli::parse_device({"gpu", false}), "--device must be cpu or cuda, not \"gpu\"", usage_error);
+  CHECK_THROWS_WITH_AS(cli::parse_device({"cpu", true}), "--tf32 applies to --device cuda only", usage_error);
+  // this test links cuda/no_cuda.cpp, the CUDA side of a program built without nvcc
+  CHECK_THROWS_WITH_AS(cli::choose_device({"cuda", false}),
+                       doctest::Contains("this vtrans was built without CUDA (nvcc was not found when it was configured)"), usage_error);
+  CHECK_THROWS_AS(cli::prune_on_cuda(cli::prune_args{}), usage_error);
+}
