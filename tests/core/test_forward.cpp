@@ -2,6 +2,7 @@
 // naive loops written from the definitions for the rest, and known constants.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include <omp.h>
@@ -288,4 +289,25 @@ TEST_CASE("results do not depend on the number of threads") {
   omp_set_num_threads(omp_get_num_procs());
   REQUIRE(one.size() == two.size());
   for (std::size_t i = 0; i < one.size(); ++i) CHECK(one[i] == doctest::Approx(two[i]).epsilon(1e-10));
+}
+
+TEST_CASE_TEMPLATE("keep_highest drops the lowest scores in stable-sort order, the count read from backend memory", B, VTRANS_TEST_BACKENDS) {
+  for (vtrans::index n : {1, 2, 7, 64, 301})
+    for (double kept : {0.0, 0.49, 0.5, 1.5, double(n) / 3, double(n) - 0.5, double(n), double(n) + 2}) {
+      // scores with many ties: 13 distinct values
+      std::vector<double> score(static_cast<std::size_t>(n));
+      for (std::size_t i = 0; i < score.size(); ++i) score[i] = double(math::mix64(i + 7 * std::uint64_t(n)) % 13) - 6;
+      const auto s = tensor<double, B>::from_host(shape{n}, score), k = tensor<double, B>::from_host(shape{1}, {kept});
+      tensor<double, B> y(shape{n});
+      B::keep_highest(n, s.data(), k.data(), y.data());
+      // reference: std::llround and std::stable_sort, as a host rule would write it
+      const auto drop = std::clamp<long long>(std::llround(double(n) - kept), 0, n);
+      std::vector<std::size_t> order(score.size());
+      for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return score[a] < score[b]; });
+      std::vector<double> want(score.size(), 1.0);
+      for (long long i = 0; i < drop; ++i) want[order[std::size_t(i)]] = 0.0;
+      INFO("n " << n << " kept " << kept);
+      CHECK(y.to_host() == want);
+    }
 }

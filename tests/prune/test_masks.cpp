@@ -58,6 +58,32 @@ TEST_CASE_TEMPLATE("hard-concrete masks follow CoFi's formulas", B, VTRANS_TEST_
   CHECK(u.regularizer().item() == 0.0);
 }
 
+TEST_CASE_TEMPLATE("hard-concrete keep: CoFi's rule decided in backend memory, the same on the host", B, VTRANS_TEST_BACKENDS) {
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    masks::hard_concrete::options opt;
+    opt.init_std = 2.0;  // spread log alphas: some units below the expected count
+    masks::hard_concrete::unit<double, B> u(37, seed, opt);
+    const auto a = u.score();
+    const double shift = opt.temperature * std::log(-opt.limit_left / opt.limit_right);
+    double expected = 0;
+    for (double x : a) expected += 1 / (1 + std::exp(-(x - shift)));
+    const auto zeros = std::llround(37 - expected);
+    std::vector<std::size_t> order(a.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t i, std::size_t j) { return a[i] < a[j]; });
+    std::vector<bool> want(a.size(), true);
+    for (long long i = 0; i < zeros; ++i) want[order[std::size_t(i)]] = false;
+    INFO("seed " << seed << ", expected zeros " << zeros);
+    CHECK(zeros > 0);
+    CHECK(u.keep() == want);
+    const auto before = B::transfers().read();
+    const auto mask = u.keep_mask();
+    CHECK(B::transfers().read().downloads == before.downloads);  // decided without a host read
+    const auto m = mask.to_host();
+    for (std::size_t i = 0; i < want.size(); ++i) CHECK((m[i] == 1.0) == want[i]);
+  }
+}
+
 TEST_CASE_TEMPLATE("mask noise: whole Box-Muller pairs at any offset, standard normal moments", B, VTRANS_TEST_BACKENDS) {
   for (std::uint64_t offset : {0u, 1u, 7u, 1000u})
     for (vtrans::index n : {1, 2, 5, 1000}) {

@@ -312,6 +312,24 @@ void random(const checker& check) {
   }, true);
 }
 
+// CoFi's keep rule: the lowest scores dropped, ties included (exact: comparisons only).
+template <class Ref, class Dut, class T>
+void ranking(const checker& check) {
+  const vtrans::index n = 513;
+  std::vector<T> score = rnd<T>(n, 71);
+  for (std::size_t i = 0; i < score.size(); i += 5) score[i] = T(0.25);  // ties
+  compare<Ref, Dut, T>(check, "keep_highest", [&](auto t) {
+    using B = typename decltype(t)::type;
+    outputs out;
+    for (double kept : {0.0, 100.5, 300.2, double(n)}) {
+      dev<B, T> s(score), k(std::vector<T>{T(kept)}), y(std::vector<T>(score.size()));
+      B::keep_highest(n, s.p(), k.p(), y.p());
+      out.push_back(widen(y.host()));
+    }
+    return out;
+  }, true);
+}
+
 // The VIB mask's fused sample-times-x and its one-sweep backward (overwrite and accumulate).
 template <class Ref, class Dut, class T>
 void noisy_masks(const checker& check) {
@@ -355,6 +373,7 @@ void all(const checker& check) {
   rows<Ref, Dut, T>(check);
   attention<Ref, Dut, T>(check);
   random<Ref, Dut, T>(check);
+  ranking<Ref, Dut, T>(check);
   noisy_masks<Ref, Dut, T>(check);
   widening<Ref, Dut, T>(check);
 }

@@ -93,24 +93,24 @@ struct hard_concrete {
       const auto a = log_alpha_.value().to_host();
       return std::vector<double>(a.begin(), a.end());
     }
-    // Keep all but the round(n - sum P(keep)) units of lowest log alpha.
+    // Keep all but the round(n - sum P(keep)) units of lowest log alpha, decided in the backend's
+    // memory (B::keep_highest ranks the units there), so a forward pass reads nothing back.
+    tensor<T, B> keep_mask() const {
+      if (forced_) return mask_of<T, B>(*forced_);
+      autodiff::no_record guard;
+      const var_t kept = autodiff::sum(keep_probability());
+      tensor<T, B> out(shape{n_});
+      B::keep_highest(n_, log_alpha_.value().data(), kept.value().data(), out.data());
+      return out;
+    }
+    // The same decision on the host: keep_mask() read back, so that host and device never disagree.
     std::vector<bool> keep() const {
       if (forced_) return *forced_;
-      const auto a = score();
-      const double shift = opt_.temperature * std::log(-opt_.limit_left / opt_.limit_right);
-      double expected_kept = 0;
-      for (double x : a) expected_kept += 1.0 / (1.0 + std::exp(-(x - shift)));
-      const index zeros = std::clamp<index>(index(std::llround(double(n_) - expected_kept)), 0, n_);
-      std::vector<std::size_t> order(a.size());
-      std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(), [&](std::size_t i, std::size_t j) { return a[i] < a[j]; });
-      std::vector<bool> k(a.size(), true);
-      for (index i = 0; i < zeros; ++i) k[order[std::size_t(i)]] = false;
+      const auto m = keep_mask().to_host();
+      std::vector<bool> k(m.size());
+      for (std::size_t i = 0; i < m.size(); ++i) k[i] = m[i] > T(0.5);
       return k;
     }
-    // keep() uploaded: the rule ranks the units, which the backends have no kernel for, so CoFi's
-    // masks cross to the host once per unit and forward pass
-    tensor<T, B> keep_mask() const { return mask_of<T, B>(keep()); }
     std::vector<double> scale() const {
       const auto a = score();
       std::vector<double> s(a.size());

@@ -87,6 +87,7 @@ template <class B, class T> using attention_backward =
                                                cptr<T>(), ptr<T>(), ptr<T>(), ptr<T>()));
 template <class B, class T> using rope =
     decltype(B::template rope<T>(std::declval<const rope_dims&>(), cptr<T>(), cptr<std::int32_t>(), false, T{}, ptr<T>()));
+template <class B, class T> using keep_highest = decltype(B::template keep_highest<T>(index{}, cptr<T>(), cptr<T>(), ptr<T>()));
 template <class B, class T> using random_uniform =
     decltype(B::template random_uniform<T>(index{}, std::uint64_t{}, std::uint64_t{}, ptr<T>()));
 template <class B, class T> using random_normal =
@@ -122,7 +123,7 @@ inline constexpr bool is_backend_v = [] {
          c::has<c::layer_norm, B> && c::has<c::layer_norm_backward, B> && c::has<c::rms_norm, B> &&
          c::has<c::rms_norm_backward, B> && c::has<c::gather_rows, B> && c::has<c::scatter_add_rows, B> &&
          c::has<c::attention_forward, B> && c::has<c::attention_backward, B> && c::has<c::rope, B> &&
-         c::has<c::random_uniform, B> && c::has<c::random_normal, B> && c::has<c::dropout_mask, B> && c::has<c::adamw, B>;
+         c::has<c::keep_highest, B> && c::has<c::random_uniform, B> && c::has<c::random_normal, B> && c::has<c::dropout_mask, B> && c::has<c::adamw, B>;
 }();
 
 // One static_assert per function: the first line of the compiler's error names what is missing.
@@ -174,6 +175,7 @@ constexpr bool check_backend() {
   static_assert(c::has<c::attention_backward, B>,
                 "vtrans backend contract: B::attention_backward<T>(dims, q, k, v, probs, dout, dq, dk, dv) is missing or has another signature");
   static_assert(c::has<c::rope, B>, "vtrans backend contract: B::rope<T>(dims, x, positions, inverse, beta, y) is missing or has another signature");
+  static_assert(c::has<c::keep_highest, B>, "vtrans backend contract: B::keep_highest<T>(n, score, kept, y) is missing or has another signature");
   static_assert(c::has<c::random_uniform, B>, "vtrans backend contract: B::random_uniform<T>(n, seed, offset, y) is missing or has another signature");
   static_assert(c::has<c::random_normal, B>, "vtrans backend contract: B::random_normal<T>(n, seed, offset, y) is missing or has another signature");
   static_assert(c::has<c::dropout_mask, B>, "vtrans backend contract: B::dropout_mask<T>(n, p, seed, offset, y) is missing or has another signature");

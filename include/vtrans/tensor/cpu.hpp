@@ -27,6 +27,7 @@
 #include "vtrans/tensor/kernels/attention.hpp"
 #include "vtrans/tensor/kernels/loss.hpp"
 #include "vtrans/tensor/kernels/norm.hpp"
+#include "vtrans/tensor/kernels/rank.hpp"
 #include "vtrans/tensor/kernels/reduce.hpp"
 #include "vtrans/tensor/kernels/rope.hpp"
 #include "vtrans/tensor/kernels/softmax.hpp"
@@ -649,6 +650,16 @@ struct cpu {
   }
 
   // ---- random numbers (counter-based: same numbers on every backend) -------------------
+  // ---- ranking (CoFi's keep rule) --------------------------------------------------------
+  // y[i] = 0 for the round(n - kept[0]) lowest scores (equal scores: the lower index first), else
+  // 1 (kernels/rank.hpp); kept is in backend memory, so the decision needs no host read
+  template <class T>
+  static void keep_highest(index n, const T* score, const T* kept, T* y) {
+    const index drop = kernels::drop_count(n, double(kept[0]));
+#pragma omp parallel for schedule(static) if (n * n > parallel_grain)
+    for (index i = 0; i < n; ++i) y[i] = kernels::kept_after_dropping_lowest(n, score, i, drop);
+  }
+
   template <class T>
   static void random_uniform(index n, std::uint64_t seed, std::uint64_t offset, T* y) {
 #pragma omp parallel for schedule(static) if (n > parallel_grain)

@@ -35,6 +35,7 @@
 #include "vtrans/tensor/kernels/attention.hpp"
 #include "vtrans/tensor/kernels/loss.hpp"
 #include "vtrans/tensor/kernels/norm.hpp"
+#include "vtrans/tensor/kernels/rank.hpp"
 #include "vtrans/tensor/kernels/reduce.hpp"
 #include "vtrans/tensor/kernels/rope.hpp"
 #include "vtrans/tensor/kernels/softmax.hpp"
@@ -350,6 +351,14 @@ struct noisy_scale_columns_f {
     if (dsigma) dsigma[c] += static_cast<T>(ss);
   }
 };
+// keep_highest: each unit compares itself with every other (kernels/rank.hpp)
+template <class T>
+struct keep_highest_f {
+  index n; const T* score; const T* kept; T* y;
+  VTRANS_HD void operator()(index i) const {
+    y[i] = kernels::kept_after_dropping_lowest(n, score, i, kernels::drop_count(n, double(kept[0])));
+  }
+};
 // random numbers: the counter-based generator of math.hpp
 template <class T>
 struct uniform_f {
@@ -595,6 +604,8 @@ struct thrust_backend {
   }
 
   // ---- random numbers ----------------------------------------------------------------------
+  template <class T>
+  static void keep_highest(index n, const T* score, const T* kept, T* y) { launch(n, thrust_kernels::keep_highest_f<T>{n, score, kept, y}); }
   template <class T>
   static void random_uniform(index n, std::uint64_t seed, std::uint64_t offset, T* y) {
     launch(n, thrust_kernels::uniform_f<T>{seed, offset, y});
