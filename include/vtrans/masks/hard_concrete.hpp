@@ -3,9 +3,7 @@
 // training samples z = clamp(sigmoid((log u - log(1 - u) + log alpha) / beta) * (r - l) + l, 0, 1)
 // with u ~ U(0, 1), one sample per unit and step (CoFi draws one mask per forward pass and uses it
 // for every token); P(z != 0) = sigmoid(log alpha - beta * log(-l / r)) drives the expected size.
-#include <algorithm>
 #include <cmath>
-#include <numeric>
 #include <optional>
 
 #include "vtrans/autodiff/autodiff.hpp"
@@ -106,10 +104,7 @@ struct hard_concrete {
     // The same decision on the host: keep_mask() read back, so that host and device never disagree.
     std::vector<bool> keep() const {
       if (forced_) return *forced_;
-      const auto m = keep_mask().to_host();
-      std::vector<bool> k(m.size());
-      for (std::size_t i = 0; i < m.size(); ++i) k[i] = m[i] > T(0.5);
-      return k;
+      return keep_of(keep_mask());
     }
     std::vector<double> scale() const {
       const auto a = score();

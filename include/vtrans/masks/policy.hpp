@@ -75,6 +75,14 @@ tensor<T, B> mask_of(const std::vector<bool>& keep) {
   for (std::size_t i = 0; i < v.size(); ++i) v[i] = keep[i] ? T(1) : T(0);
   return tensor<T, B>::from_host(shape{index(v.size())}, v);
 }
+// The inverse: a 0/1 keep mask read back to the host (one download).
+template <class T, class B>
+std::vector<bool> keep_of(const tensor<T, B>& mask) {
+  const auto m = mask.to_host();
+  std::vector<bool> keep(m.size());
+  for (std::size_t i = 0; i < m.size(); ++i) keep[i] = m[i] > T(0.5);
+  return keep;
+}
 
 template <class P, class T, class B, class = void>
 struct is_policy_for : std::false_type {};

@@ -93,10 +93,7 @@ struct vib {
     // log alpha > 0, read from keep_mask() so that host and device decide alike
     std::vector<bool> keep() const {
       if (forced_) return *forced_;
-      const auto m = keep_mask().to_host();
-      std::vector<bool> k(m.size());
-      for (std::size_t i = 0; i < m.size(); ++i) k[i] = m[i] > T(0);
-      return k;
+      return keep_of(keep_mask());
     }
     // 1[log alpha > 0], computed where the parameters live (no host round trip per step)
     tensor<T, B> keep_mask() const {

@@ -2,7 +2,7 @@
 // Keeping all but the `drop` lowest scores, decided per unit: a unit's place in the ascending
 // order std::stable_sort gives (equal scores: the lower index first) is the number of units
 // before it, counted by comparing it with every unit, so each unit is decided on its own (one
-// thread each on a GPU; n^2 comparisons, a few million for a hidden size of 4096).
+// thread each on a GPU; n^2 comparisons: 17 million for a hidden size of 4096).
 #include <cmath>
 
 #include "vtrans/tensor/host_device.hpp"
