@@ -14,8 +14,8 @@
 //                              [--dtype float32|auto]
 //
 // --dtype auto keeps a BF16/F16 checkpoint's layer matrices in 16 bits in the teacher and, shared,
-// in the Faster-VTrans student (nn::matrix_dtype::as_stored); float32 (default) widens every
-// weight as `vtrans prune` does today.
+// in the Faster-VTrans student (nn::matrix_dtype::as_stored; a VTrans student widens its own copy),
+// as `vtrans prune --dtype auto` does; float32 (default) widens every weight on load.
 //
 // --child runs one measurement in this process and prints one JSON line (a human summary goes to
 // stderr); the default mode runs every case as a child and as a peer and prints the comparison.
@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "random_checkpoint.hpp"
+#include "vtrans/nn/copy_weights.hpp"
 #include "vtrans/nn/load.hpp"
 #include "vtrans/prune/vtrans.hpp"
 #include "vtrans/tensor/backend.hpp"
@@ -59,7 +60,7 @@ namespace {
 // Every kernel is cpu's; gemm/gemm_batched (the linear layers and matmuls) and the fused attention
 // kernels add their wall time to counters, which gives each step's share of time in GEMM.
 struct timed_cpu : cpu {
-  static inline double gemm_s = 0, attention_s = 0;
+  static inline double gemm_s = 0, attention_s = 0, gemm_flops = 0;
   struct stopwatch {
     double& total;
     double t0 = now();
@@ -69,6 +70,7 @@ struct timed_cpu : cpu {
   static void gemm(bool ta, bool tb, vtrans::index m, vtrans::index n, vtrans::index k, T alpha, const T* a, vtrans::index lda, const T* b,
                    vtrans::index ldb, T beta, T* c, vtrans::index ldc) {
     stopwatch w{gemm_s};
+    gemm_flops += 2.0 * double(m) * double(n) * double(k);
     cpu::gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
   template <class T>
@@ -76,6 +78,7 @@ struct timed_cpu : cpu {
                            vtrans::index sa, const T* b, vtrans::index ldb, vtrans::index sb, T beta, T* c, vtrans::index ldc,
                            vtrans::index sc, vtrans::index batch) {
     stopwatch w{gemm_s};
+    gemm_flops += 2.0 * double(m) * double(n) * double(k) * double(batch);
     cpu::gemm_batched(ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc, batch);
   }
   template <class T>
@@ -141,12 +144,10 @@ json run_child(const child_options& c) {
   o.target = prune::budget::parse("params=0.5");
   o.target.seq_len = c.seq;
   const masks::loop_settings loop = o.loop_for(masks::vib::loop_defaults());
-  if (teacher.matrices() != nn::matrix_dtype::compute && o.kind != prune::variant::faster)
-    throw vtrans::usage_error("--dtype auto: 16-bit matrices are frozen, only the faster variant keeps them");
-  nn::transformer<Family, masks::vib, B, T> student(cfg, teacher.head(), nn::for_loading_t(teacher.matrices()), o.seed,
+  const nn::matrix_dtype student_matrices = o.kind == prune::variant::faster ? teacher.matrices() : nn::matrix_dtype::compute;
+  nn::transformer<Family, masks::vib, B, T> student(cfg, teacher.head(), nn::for_loading_t(student_matrices), o.seed,
                                                     masks::structure_options<masks::vib>::defaults());
-  for (const auto& [name, p] : teacher.parameters()) student.assign(name, p.value().clone());
-  student.share_frozen(teacher);
+  nn::copy_weights(teacher, student);
   r["matrices"] = teacher.matrices() == nn::matrix_dtype::compute ? "float32" : "16-bit";
   if (o.kind == prune::variant::faster) student.set_trainable(false);
   const auto full = prune::exact_cost(cfg, teacher.head(), o.target.seq_len, o.target.count_embeddings);
@@ -192,18 +193,19 @@ json run_child(const child_options& c) {
   for (int s = 0; s < c.warmup; ++s) step(s);
   r["peak_before_steps_mib"] = status_mib("VmHWM:");
   const bool reset = reset_peak();
-  std::vector<double> times, gemm, attention;
+  std::vector<double> times, gemm, attention, flops;
   long faults_before_last = 0;
   auto& cache = cpu_detail::block_cache::instance();
   const std::size_t segments0 = cache.stats().segments_allocated;
   const long faults0 = minor_faults();
   for (int s = 0; s < c.steps; ++s) {
-    B::gemm_s = B::attention_s = 0;
+    B::gemm_s = B::attention_s = B::gemm_flops = 0;
     const double t0 = now();
     faults_before_last = minor_faults();
     step(c.warmup + s);
     times.push_back(now() - t0);
     gemm.push_back(B::gemm_s);
+    flops.push_back(B::gemm_flops);
     attention.push_back(B::attention_s);
     if (std::getenv("VTRANS_BENCH_TRACE")) {
       const auto st = cache.stats();
@@ -224,6 +226,7 @@ json run_child(const child_options& c) {
   r["step_min_s"] = *std::min_element(times.begin(), times.end());
   r["step_max_s"] = *std::max_element(times.begin(), times.end());
   r["gemm_s"] = median(gemm);
+  r["gemm_gflop"] = median(flops) * 1e-9;  // the products' work in one step: the same every step
   r["attention_s"] = median(attention);
   r["loss"] = loss_value;
   return r;
@@ -294,19 +297,19 @@ void print_comparison(const bench_case& bc, const json& v, const json& t) {
   std::printf("\n== %s: %s, %s step, %ld x %ld ==\n", bc.name.c_str(), bc.checkpoint.c_str(), bc.variant.c_str(), long(bc.batch), long(bc.seq));
   if (v.contains("error")) std::printf("vtrans   failed: %s\n", v["error"].get<std::string>().c_str());
   else
-    std::printf("vtrans   %7.2f s/step (min %.2f, max %.2f); GEMM %.0f%%, attention %.0f%% of the step; minor faults %.0f/step, %.0f in the last;\n"
+    std::printf("vtrans   %7.2f s/step (min %.2f, max %.2f); GEMM %.0f%% (%.0f GFLOP at %.0f GFLOP/s), attention %.0f%% of the step; minor faults %.0f/step, %.0f in the last;\n"
                 "         peak RSS %.0f MiB during steps, %.0f MiB overall (tensors: peak %.0f MiB in use, %.0f MiB reserved); load %.1f s\n",
-                num(v, "step_s"), num(v, "step_min_s"), num(v, "step_max_s"), 100 * num(v, "gemm_s") / num(v, "step_s"),
-                100 * num(v, "attention_s") / num(v, "step_s"), num(v, "faults_per_step"), num(v, "faults_last_step"), num(v, "peak_steps_mib"),
+                num(v, "step_s"), num(v, "step_min_s"), num(v, "step_max_s"), 100 * num(v, "gemm_s") / num(v, "step_s"), num(v, "gemm_gflop"),
+                num(v, "gemm_gflop") / num(v, "gemm_s"), 100 * num(v, "attention_s") / num(v, "step_s"), num(v, "faults_per_step"), num(v, "faults_last_step"), num(v, "peak_steps_mib"),
                 num(v, "peak_total_mib"), num(v, "tensor_peak_mib"), num(v, "tensor_reserved_mib"), num(v, "load_s"));
   if (t.is_null()) return;
   if (t.contains("error")) {
     std::printf("PyTorch  unavailable: %s\n", t["error"].get<std::string>().c_str());
     return;
   }
-  std::printf("PyTorch  %7.2f s/step (min %.2f, max %.2f); GEMM %.0f%%, attention matmuls %.0f%% of op time; minor faults %.0f/step, %.0f in the last;\n"
+  std::printf("PyTorch  %7.2f s/step (min %.2f, max %.2f); GEMM %.0f%% (%.0f GFLOP with attention's), attention matmuls %.0f%% of op time; minor faults %.0f/step, %.0f in the last;\n"
               "         peak RSS %.0f MiB during steps, %.0f MiB overall; load %.1f s   [torch %s, %s]\n",
-              num(t, "step_s"), num(t, "step_min_s"), num(t, "step_max_s"), 100 * num(t, "gemm_share"), 100 * num(t, "bmm_share"),
+              num(t, "step_s"), num(t, "step_min_s"), num(t, "step_max_s"), 100 * num(t, "gemm_share"), num(t, "gemm_gflop"), 100 * num(t, "bmm_share"),
               num(t, "faults_per_step"), num(t, "faults_last_step"), num(t, "peak_steps_mib"), num(t, "peak_total_mib"), num(t, "load_s"),
               t.value("torch", "?").c_str(), t.value("blas", "?").c_str());
   if (!v.contains("error"))

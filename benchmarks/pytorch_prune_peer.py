@@ -282,9 +282,11 @@ def main():
 
     # one profiled step: which share of the op time goes to GEMMs
     from torch.autograd import profiler
-    with profiler.profile() as prof:
+    with profiler.profile(with_flops=True) as prof:
         step()
-    self_us = {e.key: e.self_cpu_time_total for e in prof.key_averages()}
+    averages = prof.key_averages()
+    self_us = {e.key: e.self_cpu_time_total for e in averages}
+    gemm_flop = sum(e.flops for e in averages if e.key in ("aten::mm", "aten::addmm", "aten::bmm"))
     total = sum(self_us.values()) or 1.0
     gemm = sum(self_us.get(k, 0.0) for k in ("aten::mm", "aten::addmm"))
     bmm = self_us.get("aten::bmm", 0.0)
@@ -296,6 +298,7 @@ def main():
         "faults_per_step": faults, "faults_last_step": faults_last, "peak_steps_mib": peak_steps,
         "peak_total_mib": peak_total,
         "gemm_share": gemm / total, "bmm_share": bmm / total, "loss": loss,
+        "gemm_s": (gemm + bmm) * 1e-6, "gemm_gflop": gemm_flop * 1e-9,
     }))
     return 0
 

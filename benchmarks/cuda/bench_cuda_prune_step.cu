@@ -3,6 +3,8 @@
 // after a device synchronisation, so nothing of the step is re-implemented here. The teacher runs
 // every step (no teacher cache), as in the paper's loop. Run by scripts/gpu-check on the
 // random-weight checkpoints `bench_prune_step --write-checkpoint` writes; prints one JSON line.
+// A BF16 checkpoint's layer matrices stay in 16 bits (shared by a Faster student, widened for
+// each product), as `vtrans prune --dtype auto` keeps them.
 //   bench_cuda_prune_step --model DIR [--variant faster|vtrans] [--batch 32] [--seq 128]
 //                         [--steps 10] [--warmup 3] [--tf32]
 // step_tflops counts the model's FLOPs of a step: the teacher's forward pass, the student's, and
@@ -85,9 +87,12 @@ int main(int argc, char** argv) {
   nlohmann::json r{{"model", model}, {"variant", variant}, {"batch", batch}, {"seq", seq}, {"gpu", prop.name}, {"tf32", thrust_cuda::tf32()}};
   try {
     double t = now();
-    const auto teacher = nn::load_pretrained<nn::any_family, gpu, float>(model);
+    nn::load_options lo;
+    lo.matrices = nn::matrix_dtype::as_stored;  // a BF16 checkpoint's matrices stay 16-bit, as `vtrans prune --dtype auto`
+    const auto teacher = nn::load_pretrained<nn::any_family, gpu, float>(model, lo);
     gpu::synchronize();
     r["load_s"] = now() - t;
+    r["matrices"] = teacher.matrices() == nn::matrix_dtype::compute ? "float32" : "16-bit";
     r["parameters"] = teacher.parameter_count();
     const bool classification = teacher.head() == nn::head_kind::sequence_classification;
     const auto task = classification ? train::task_kind::sequence_classification : train::task_kind::causal_lm;

@@ -9,6 +9,7 @@
 #include "command.hpp"
 #include "vtrans/export/to_gguf.hpp"
 #include "vtrans/export/to_onnx.hpp"
+#include "vtrans/nn/copy_weights.hpp"
 #include "vtrans/nn/load.hpp"
 #include "vtrans/nn/save.hpp"
 #include "vtrans/tensor/cpu.hpp"
@@ -91,7 +92,8 @@ void export_onnx(const Model& model, const export_args& a) {
 // config.json and model.safetensors, plus the folder's other files (tokenizer, training arguments)
 template <class Model>
 void export_hf(const Model& model, const export_args& a) {
-  nn::save_pretrained(model, a.out);
+  if (a.dtype == "f32") nn::save_pretrained(model, a.out);
+  else nn::save_pretrained(nn::with_matrices(model, a.dtype == "bf16" ? nn::matrix_dtype::bf16 : nn::matrix_dtype::f16), a.out);
   for (const auto& e : fs::directory_iterator(a.model)) {
     const std::string name = e.path().filename().string();
     if (!e.is_regular_file() || name == "config.json" || name.find(".safetensors") != std::string::npos) continue;
@@ -105,8 +107,6 @@ void check_combination(const export_args& a) {
   if (a.dtype != "f32" && a.dtype != "f16" && a.dtype != "bf16") throw vtrans::usage_error("--dtype must be f32, f16 or bf16, not " + a.dtype);
   if (!a.quant.empty() && a.quant != "q8_0") throw vtrans::usage_error("--quant must be q8_0, not " + a.quant);
   if (!a.quant.empty() && a.format != "gguf") throw vtrans::usage_error("--quant q8_0 is a GGUF type; ONNX and Hugging Face folders hold floats");
-  if (a.format == "hf" && a.dtype != "f32")
-    throw vtrans::usage_error("--format hf writes float32 safetensors (16-bit safetensors output is not implemented); use --dtype f32");
   if (!a.tokenizer.empty() && a.format != "gguf") throw vtrans::usage_error("--tokenizer is for --format gguf (the file carries the tokenizer)");
 }
 
@@ -119,7 +119,7 @@ int run(int argc, char** argv) {
       "  hf    a Hugging Face folder (per_layer_config for per-layer sizes)");
   opts.add_options()("help,h", "show this help")("model", po::value(&a.model)->required(), "model folder (config.json + safetensors)")(
       "format", po::value(&a.format)->required(), "gguf, onnx or hf")("dtype", po::value(&a.dtype)->default_value(a.dtype),
-                                                                      "weight matrices as f32, f16 or bf16 (norms and biases stay f32)")(
+                                                                      "weight matrices as f32, f16 or bf16 (norms and biases stay f32; hf: the layers' matrices)")(
       "quant", po::value(&a.quant), "q8_0: GGUF matrices whose rows are a multiple of 32 values, the others as --dtype")(
       "tokenizer", po::value(&a.tokenizer), "GGUF: the tokenizer's folder (default: the model folder)")(
       "out", po::value(&a.out)->required(), "the .gguf or .onnx file, or the folder for hf");

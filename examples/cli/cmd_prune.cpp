@@ -61,6 +61,8 @@ int run(int argc, char** argv) {
     ("out", po::value(&a.out)->required(), "folder for the pruned model and its reports (must not exist or be empty)")
     ("overwrite", po::bool_switch(&a.overwrite), "replace an existing --out folder (once the new one is complete)")
     ("split", po::value(&a.split)->default_value(a.split), "split the metric is reported on (none: no evaluation)")
+    ("dtype", po::value(&a.dtype)->default_value(a.dtype), "the teacher's layer matrices in memory: auto (BF16 / F16 as stored, else float32), float32, "
+     "bfloat16, float16. 16-bit matrices are shared by a Faster-VTrans student, widened where weights train; the pruned model is saved in the teacher's type")
     ("prune-epochs", po::value(&o.prune_epochs)->default_value(o.prune_epochs), "pruning schedule in epochs over the pruning set")
     ("prune-steps", po::value(&o.prune_steps)->default_value(o.prune_steps), "pruning schedule in steps instead (-1: use --prune-epochs)")
     ("window", po::value(&o.window)->default_value(o.window), "pruning stops once the expected size is within this fraction of the budget")

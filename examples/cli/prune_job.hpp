@@ -22,7 +22,7 @@
 namespace vtrans::cli {
 
 struct prune_args {
-  std::string model, task, data, out, budget = "params=0.5", variant = "vtrans", masks = "vib", split = "test", multipliers;
+  std::string model, task, data, out, budget = "params=0.5", variant = "vtrans", masks = "vib", split = "test", multipliers, dtype = "auto";
   prune::prune_options opt;
   bool no_embeddings = false, quiet = false, overwrite = false, resume = false;
   index seq_len = 0;
@@ -41,6 +41,8 @@ int prune_model(const prune_args& a) {
   // output folder, then the budget against the teacher's size.
   prune::prune_options o = a.opt;
   o.target = prune::budget::parse(a.budget);
+  nn::load_options load = nn::load_options::from_environment();
+  load.matrices = parse_matrix_dtype(a.dtype);
   o.target.count_embeddings = !a.no_embeddings;
   // The work folder keeps the pruning state (OUT's ".partial" sibling/pruning_state) for --resume.
   io::folder_writer out = work_folder({a.out, a.overwrite, a.resume, "pruning state",
@@ -50,7 +52,7 @@ int prune_model(const prune_args& a) {
   if (o.checkpoint_every > 0 || o.checkpoint_minutes > 0) o.state_dir = state_dir.string();
   o.resume = a.resume;
   if (a.resume) std::cerr << "resuming from the pruning state in " << state_dir.string() << "\n";
-  auto teacher = load_model<B>(a.model);
+  auto teacher = load_model<B>(a.model, load);
   prune::check_budget(o.target, teacher.config(), teacher.head());  // parameter counts do not depend on seq_len
   const task_split train = encode_task_split(a.model, a.task, a.data, "train");
   data::collate_options col;
@@ -85,7 +87,7 @@ int prune_model(const prune_args& a) {
   // metric of both models on the evaluation split, latency on a batch of full-length inputs
   const auto metric_of = [&](const std::string& dir) {
     if (a.split == "none") return std::map<std::string, double>{{"none", 0.0}};
-    return evaluate_prepared<B>(prepare_split(dir, a.task, a.data, a.split, 0, false, false), dir, 64, a.quiet, nn::matrix_dtype::compute);
+    return evaluate_prepared<B>(prepare_split(dir, a.task, a.data, a.split, 0, false, false), dir, 64, a.quiet, load.matrices);
   };
   const auto mt = metric_of(a.model), mp = metric_of(out.path());
   // the task's headline metric (not a count such as "examples" that sorts first)
@@ -104,8 +106,15 @@ int prune_model(const prune_args& a) {
     ids.resize(std::size_t(in.seq), train.pad_id);
     in.ids.insert(in.ids.end(), ids.begin(), ids.end());
   }
+  const auto latency = [&](const char* label) {
+    prune::latency_options lo;
+    lo.label = label;
+    lo.progress = a.quiet ? train::progress_style::silent : train::progress_style::automatic;
+    return lo;
+  };
   prune::run_summary s{method, o.target.str(), metric_name, mt.at(metric_name), mp.at(metric_name),
-                       prune::measure_latency_ms(teacher, in), prune::measure_latency_ms(r->model, in)};
+                       prune::measure_latency_ms(teacher, in, latency("latency: teacher")),
+                       prune::measure_latency_ms(r->model, in, latency("latency: pruned"))};
   const auto j = prune::report_json(s, teacher, *r);
   io::write_file_atomic((std::filesystem::path(out.path()) / "prune_report.json").string(), j.dump(2));
   const std::string md = prune::report_markdown(j);

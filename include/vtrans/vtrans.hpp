@@ -29,6 +29,7 @@
 #include "vtrans/masks/mask_set.hpp"
 #include "vtrans/masks/none.hpp"
 #include "vtrans/masks/vib.hpp"
+#include "vtrans/nn/copy_weights.hpp"
 #include "vtrans/nn/heads.hpp"
 #include "vtrans/nn/load.hpp"
 #include "vtrans/nn/save.hpp"

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "io_test_util.hpp"
+#include "vtrans/io/float16.hpp"
 #include "vtrans/io/safetensors.hpp"
 
 using namespace vtrans::io;
@@ -86,6 +87,32 @@ TEST_CASE("safetensors: write then read F32, names sorted, metadata, header padd
   CHECK(f.info("scalar").shape.empty());
   CHECK(f.read<float>("empty").empty());
   CHECK(f.raw("z.weight").size == 24);
+}
+
+TEST_CASE("safetensors: BF16 and F16 tensors are written as their 16-bit patterns") {
+  temp_dir d;
+  const std::string p = d.file("half.safetensors");
+  named_tensor b{"b", {2}, {}, dtype::bf16, {float_to_bf16(1.5f), float_to_bf16(-0.0f)}};
+  named_tensor h{"h", {1, 2}, {}, dtype::f16, {float_to_f16(0.25f), float_to_f16(65504.0f)}};
+  write_safetensors(p, std::vector<named_tensor>{b, h, {"f", {1}, {3}}});
+  safetensors_file f(p);
+  CHECK(f.info("b").dtype == dtype::bf16);
+  CHECK(f.info("h").dtype == dtype::f16);
+  CHECK(f.info("f").dtype == dtype::f32);
+  CHECK(f.raw("b").size == 4);
+  CHECK(f.raw("h").size == 4);
+  const auto bv = f.read<float>("b"), hv = f.read<float>("h");
+  CHECK(bv[0] == 1.5f);
+  CHECK(std::signbit(bv[1]));
+  CHECK(hv == std::vector<float>{0.25f, 65504.0f});
+  CHECK(f.read<float>("f") == std::vector<float>{3});
+  // other dtypes, and 16-bit tensors without their patterns, are refused by name
+  auto m = format_error_of([&] { write_safetensors(p, std::vector<tensor_view>{{"i", {1}, nullptr, 1, dtype::i32, nullptr}}); });
+  CHECK(m.find("\"i\"") != std::string::npos);
+  CHECK(m.find("I32") != std::string::npos);
+  m = format_error_of([&] { write_safetensors(p, std::vector<tensor_view>{{"h", {2}, nullptr, 2, dtype::f16, nullptr}}); });
+  CHECK(m.find("null data") != std::string::npos);
+  CHECK(safetensors_file(p).info("b").dtype == dtype::bf16);  // a refused write leaves the old file
 }
 
 TEST_CASE("safetensors: borrowed views, custom and empty metadata") {

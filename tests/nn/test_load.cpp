@@ -11,6 +11,7 @@
 
 #include "reference/golden_models.hpp"
 #include "vtrans/io/make_config.hpp"
+#include "vtrans/nn/copy_weights.hpp"
 #include "vtrans/nn/load.hpp"
 #include "vtrans/nn/save.hpp"
 #include "vtrans/tensor/cpu.hpp"
@@ -253,4 +254,32 @@ TEST_CASE("16-bit matrices from an F16 checkpoint, and an F32 checkpoint rounded
   std::uint64_t matrices = 0;
   for (const auto& m : rounded.frozen_matrices()) matrices += std::uint64_t(m.shape.numel());
   CHECK(nn::bytes_to_load(reader, config, 4) - nn::bytes_to_load(reader, config, 4, nn::matrix_dtype::bf16) == 2 * matrices);
+}
+
+TEST_CASE("a model with 16-bit matrices is saved in 16 bits and loads back bit for bit") {
+  nn::load_options as_stored;
+  as_stored.matrices = nn::matrix_dtype::as_stored;
+  namespace fs = std::filesystem;
+  // BERT and LLaMA from a BF16 copy; GPT-2 from F16, whose Conv1D matrices are stored transposed
+  for (const auto& [name, dir] : {std::pair<std::string, std::string>{"bert-cls", write_bf16_copy("bert-cls")},
+                                  {"llama-gqa", write_bf16_copy("llama-gqa")},
+                                  {"gpt2-f16", models_dir + "gpt2-f16"}}) {
+    INFO(name);
+    const auto half = nn::load_pretrained<nn::any_family>(dir, as_stored);
+    REQUIRE(half.matrices() != nn::matrix_dtype::compute);
+    const std::string saved = (fs::temp_directory_path() / ("vtrans_test_saved16_" + name)).string();
+    nn::save_pretrained(half, saved);
+    const io::checkpoint_reader reader(saved);
+    std::size_t sixteen = 0;
+    for (const auto& t : reader.names_in_file_order()) sixteen += reader.info(t).dtype != io::dtype::f32;
+    CHECK(sixteen == half.frozen_matrices().size());  // the layer matrices, nothing else
+    const auto back = nn::load_pretrained<nn::any_family>(saved, as_stored);
+    CHECK(back.matrices() == half.matrices());
+    CHECK(logit_difference(back, half, models_dir + name) == 0.0);
+    // and through float: widening then rounding gives the same bits back
+    const auto round_trip = nn::with_matrices(nn::with_matrices(half, nn::matrix_dtype::compute), half.matrices());
+    CHECK(logit_difference(round_trip, half, models_dir + name) == 0.0);
+    fs::remove_all(saved);
+    if (name != "gpt2-f16") fs::remove_all(dir);
+  }
 }

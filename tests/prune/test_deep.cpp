@@ -309,3 +309,64 @@ TEST_CASE("CoFi's masks: one hard-concrete draw per step, the same for every tok
   CHECK(s.regularizer_weight == 0.0);
   CHECK(s.multipliers == masks::multiplier_rule::adam_ascent);
 }
+
+TEST_CASE("12 layers: a teacher with BF16 matrices prunes as its float widening does, to a BF16 model") {
+  // BF16 widens exactly, so the run from the 16-bit teacher (matrices shared by the Faster
+  // student, widened for the VTrans student) computes what the run from the widened teacher does;
+  // the pruned model is then the widened run's result rounded to BF16.
+  for (const std::string family : {"bert", "gpt2", "llama"}) {
+    const auto half = nn::with_matrices(deep_teacher(family, 5), nn::matrix_dtype::bf16);
+    const auto wide = nn::with_matrices(half, nn::matrix_dtype::compute);
+    REQUIRE(half.matrices() == nn::matrix_dtype::bf16);
+    REQUIRE(wide.matrices() == nn::matrix_dtype::compute);
+    const auto data = toy_set(32, 11);
+    for (const auto kind : {prune::variant::faster, prune::variant::vtrans}) {
+      INFO(family << ", " << std::string(prune::variant_name(kind)));
+      prune::prune_options o;
+      o.kind = kind;
+      o.data_fraction = 1.0;
+      o.target = prune::budget::parse("params=0.6");
+      o.target.seq_len = seq;
+      o.batch_size = 8;
+      o.prune_steps = 8;
+      o.max_extra_steps = 0;
+      o.finetune_steps = kind == prune::variant::faster ? -1 : 3;  // Faster-VTrans never fine-tunes by default
+      o.trajectory_every = 1;
+      o.progress = train::progress_style::silent;
+      const auto a = prune::vtrans_prune<masks::vib>(half, task_of(half.config()), data, {}, o);
+      const auto b = prune::vtrans_prune<masks::vib>(wide, task_of(wide.config()), data, {}, o);
+      CHECK(a.model.matrices() == nn::matrix_dtype::bf16);
+      CHECK(b.model.matrices() == nn::matrix_dtype::compute);
+      REQUIRE(a.trajectory.size() == b.trajectory.size());
+      for (std::size_t i = 0; i < a.trajectory.size(); ++i) CHECK(a.trajectory[i].loss == doctest::Approx(b.trajectory[i].loss).epsilon(1e-6));
+      CHECK(a.model.config().layers == b.model.config().layers);
+      CHECK(a.model.config().hidden_size == b.model.config().hidden_size);
+      CHECK(a.selection.flipped_units == b.selection.flipped_units);
+      // every 16-bit matrix of the pruned model is the widened run's, rounded
+      const auto rounded = nn::with_matrices(b.model, nn::matrix_dtype::bf16);
+      REQUIRE(a.model.frozen_matrices().size() == rounded.frozen_matrices().size());
+      for (const auto& s : a.model.frozen_matrices()) {
+        const auto* r = rounded.find_frozen(s.name);
+        REQUIRE(r);
+        const auto x = (a.model.layers()[s.layer].*(s.member)).bf.value().to_host();
+        const auto y = (rounded.layers()[r->layer].*(r->member)).bf.value().to_host();
+        REQUIRE(x.size() == y.size());
+        std::size_t differ = 0;
+        for (std::size_t i = 0; i < x.size(); ++i) differ += x[i].bits != y[i].bits;
+        CHECK_MESSAGE(differ == 0, s.name);
+      }
+      for (const auto& [name, p] : a.model.parameters()) {
+        const auto x = p.value().to_host(), y = rounded.parameter(name).value().to_host();
+        for (std::size_t i = 0; i < x.size(); ++i) CHECK(x[i] == doctest::Approx(y[i]).epsilon(1e-5));
+      }
+      if (kind == prune::variant::faster) {
+        // told to fine-tune, Faster-VTrans widens its compacted BF16 model (whose scaled rows were
+        // rounded there: the widened run's fine-tuning starts from unrounded ones) and rounds it back
+        o.finetune_steps = 2;
+        const auto tuned = prune::vtrans_prune<masks::vib>(half, task_of(half.config()), data, {}, o);
+        CHECK(tuned.finetune_steps == 2);
+        CHECK(tuned.model.matrices() == nn::matrix_dtype::bf16);
+      }
+    }
+  }
+}

@@ -255,19 +255,24 @@ class safetensors_file {
 
 // ---- writing -------------------------------------------------------------------------------
 
-// A tensor to write, owning its values.
+// A tensor to write, owning its values: F32 in `data`, or, with type BF16 or F16, the 16-bit
+// patterns in `bits16` (a model's matrices kept in 16 bits are written as they are held).
 struct named_tensor {
   std::string name;
   std::vector<std::int64_t> shape;
   std::vector<float> data;
+  dtype type = dtype::f32;
+  std::vector<std::uint16_t> bits16{};
 };
 
-// A tensor to write, borrowing its values (no copy of large weights).
+// A tensor to write, borrowing its values (no copy of large weights); as named_tensor.
 struct tensor_view {
   std::string name;
   std::vector<std::int64_t> shape;
   const float* data = nullptr;
   std::size_t size = 0;
+  dtype type = dtype::f32;
+  const std::uint16_t* bits16 = nullptr;
 };
 
 inline const std::map<std::string, std::string>& default_safetensors_metadata() {
@@ -275,7 +280,7 @@ inline const std::map<std::string, std::string>& default_safetensors_metadata() 
   return m;
 }
 
-// Write F32 tensors, laid out in name order, atomically. An empty metadata map writes no "__metadata__".
+// Write F32, BF16 and F16 tensors, laid out in name order, atomically. An empty metadata map writes no "__metadata__".
 inline void write_safetensors(const std::string& path, std::vector<tensor_view> tensors,
                               const std::map<std::string, std::string>& metadata = default_safetensors_metadata()) {
   std::sort(tensors.begin(), tensors.end(), [](const tensor_view& a, const tensor_view& b) { return a.name < b.name; });
@@ -295,9 +300,12 @@ inline void write_safetensors(const std::string& path, std::vector<tensor_view> 
     if (overflow || numel != t.size)
       detail::fail(path, where + ": shape " + detail::shape_text(t.shape) + " does not match its " + std::to_string(t.size) +
                              " values");
-    if (t.size > 0 && !t.data) detail::fail(path, where + ": null data");
-    header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + 4 * numel}}};
-    offset += 4 * numel;
+    if (t.type != dtype::f32 && t.type != dtype::bf16 && t.type != dtype::f16)
+      detail::fail(path, where + ": cannot write dtype " + std::string(dtype_name(t.type)) + " (F32, BF16 or F16)");
+    if (t.size > 0 && (t.type == dtype::f32 ? !t.data : !t.bits16)) detail::fail(path, where + ": null data");
+    const std::uint64_t bytes = (t.type == dtype::f32 ? 4 : 2) * numel;
+    header[t.name] = {{"dtype", dtype_name(t.type)}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
   }
   if (!metadata.empty()) header["__metadata__"] = metadata;
 
@@ -319,8 +327,16 @@ inline void write_safetensors(const std::string& path, std::vector<tensor_view> 
     constexpr std::size_t per_chunk = 1 << 16;
     for (std::size_t i = 0; i < t.size; i += per_chunk) {
       const std::size_t m = std::min(per_chunk, t.size - i);
-      chunk.resize(4 * m);
-      for (std::size_t k = 0; k < m; ++k) detail::store_le32(chunk.data() + 4 * k, detail::bit_cast_to<std::uint32_t>(t.data[i + k]));
+      if (t.type == dtype::f32) {
+        chunk.resize(4 * m);
+        for (std::size_t k = 0; k < m; ++k) detail::store_le32(chunk.data() + 4 * k, detail::bit_cast_to<std::uint32_t>(t.data[i + k]));
+      } else {
+        chunk.resize(2 * m);
+        for (std::size_t k = 0; k < m; ++k) {
+          chunk[2 * k] = static_cast<unsigned char>(t.bits16[i + k] & 0xff);
+          chunk[2 * k + 1] = static_cast<unsigned char>(t.bits16[i + k] >> 8);
+        }
+      }
       out.write(chunk.data(), chunk.size());
     }
   }
@@ -331,7 +347,9 @@ inline void write_safetensors(const std::string& path, const std::vector<named_t
                               const std::map<std::string, std::string>& metadata = default_safetensors_metadata()) {
   std::vector<tensor_view> views;
   views.reserve(tensors.size());
-  for (const auto& t : tensors) views.push_back({t.name, t.shape, t.data.data(), t.data.size()});
+  for (const auto& t : tensors)
+    views.push_back(t.type == dtype::f32 ? tensor_view{t.name, t.shape, t.data.data(), t.data.size()}
+                                         : tensor_view{t.name, t.shape, nullptr, t.bits16.size(), t.type, t.bits16.data()});
   write_safetensors(path, std::move(views), metadata);
 }
 

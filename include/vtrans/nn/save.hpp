@@ -2,7 +2,8 @@
 // Writing a model as a Hugging Face folder that transformers (and load_pretrained) read back:
 //   config.json        io::to_json of the model's config, "architectures" set from the head
 //                      (BertForSequenceClassification, GPT2LMHeadModel, ...), id2label kept
-//   model.safetensors  F32 tensors under Hugging Face names: task models get the base-model
+//   model.safetensors  F32 tensors under Hugging Face names (layer matrices kept in 16 bits are
+//                      written as BF16 / F16, as held): task models get the base-model
 //                      prefix ("bert.", "transformer.", "model.", ...) on every tensor
 //                      outside the head, base models none; GPT-2's Conv1D weights transposed
 //                      back to [in, out]; tied matrices (a tied lm_head, the
@@ -52,6 +53,27 @@ std::vector<io::named_tensor> hf_tensors(const Model& model) {
       for (int d = 0; d < s.rank(); ++d) t.shape.push_back(s[d]);
     }
     t.data = std::move(values);
+    out.push_back(std::move(t));
+  }
+  for (const auto& slot : model.frozen_matrices()) {
+    const auto& m = model.layers()[slot.layer].*(slot.member);
+    io::named_tensor t;
+    t.name = io::hf_name(f, slot.name, prefixed);
+    t.type = m.bf.defined() ? io::dtype::bf16 : io::dtype::f16;
+    const auto bits = [](const auto& host) {
+      std::vector<std::uint16_t> b;
+      b.reserve(host.size());
+      for (const auto v : host) b.push_back(v.bits);
+      return b;
+    };
+    t.bits16 = m.bf.defined() ? bits(m.bf.value().to_host()) : bits(m.hf.value().to_host());
+    const shape& s = slot.shape;
+    if (io::is_conv1d_weight(f, slot.name)) {
+      t.bits16 = detail::transposed(t.bits16, s[0], s[1]);
+      t.shape = {s[1], s[0]};
+    } else {
+      t.shape = {s[0], s[1]};
+    }
     out.push_back(std::move(t));
   }
   return out;

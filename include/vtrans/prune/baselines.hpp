@@ -25,13 +25,13 @@ inline double block_sq(const std::vector<double>& a, index cols, index r0, index
   return s;
 }
 
-// Importance of every unit from weight magnitudes.
-template <class Model, class Masked>
-void magnitude_scores(const Model& teacher, Masked& student) {
-  const auto& c = teacher.config();
+// Importance of every unit from the magnitudes of the student's own (float) weights.
+template <class Masked>
+void magnitude_scores(Masked& student) {
+  const auto& c = student.config();
   const index D = c.hidden_size, hd = c.head_dim;
   std::vector<double> hidden(std::size_t(D), 0.0);
-  for (const auto& [name, p] : teacher.parameters()) {
+  for (const auto& [name, p] : student.parameters()) {
     if (p.shape().rank() != 2) continue;
     const index rows = p.shape()[0], cols = p.shape()[1];
     const auto h = p.value().to_host();
@@ -40,8 +40,8 @@ void magnitude_scores(const Model& teacher, Masked& student) {
     if (rows == D) for (index j = 0; j < D; ++j) hidden[std::size_t(j)] += block_sq(a, cols, j, j + 1, 0, cols);
   }
   student.masks().hidden.set_score(hidden);
-  for (std::size_t l = 0; l < teacher.layers().size(); ++l) {
-    const auto& L = teacher.layers()[l];
+  for (std::size_t l = 0; l < student.layers().size(); ++l) {
+    const auto& L = student.layers()[l];
     const index group = L.size.kv_heads > 0 ? L.size.heads / L.size.kv_heads : 1;
     if (L.size.has_attention) {
       const auto o = L.o_w.value().to_host();
@@ -82,10 +82,10 @@ prune_result<nn::transformer<Family, masks::none, B, T>> baseline_prune(const nn
                                                                         const data::collate_options& collate, const prune_options& o) {
   using masked_t = nn::transformer<Family, masks::fixed, B, T>;
   auto t0 = std::chrono::steady_clock::now();
-  masked_t student(teacher.config(), teacher.head(), o.seed);
-  for (const auto& [name, p] : teacher.parameters()) student.assign(name, p.value().clone());
+  masked_t student(teacher.config(), teacher.head(), nn::for_loading, o.seed);  // in float: scored, then fine-tuned
+  nn::copy_weights(teacher, student);
   if (kind == baseline::magnitude) {
-    detail::magnitude_scores(teacher, student);
+    detail::magnitude_scores(student);
   } else {
     std::uint64_t stream = o.seed;
     student.masks().for_each([&](masks::structure, index, auto& u) {

@@ -2,13 +2,15 @@
 // compact(): turns a masked model into the smaller dense model it stands for. Every matrix is
 // rebuilt without the removed units, the deterministic mask values (VIB's mu, CoFi's soft z) are
 // folded into the weights that follow them, and removed attention/FFN sub-layers are dropped.
-// With deterministic masks the two models compute the same function (tests/prune).
+// With deterministic masks the two models compute the same function (tests/prune); a model whose
+// layer matrices are kept in 16 bits stays so, its scaled rows rounded once more.
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "vtrans/error.hpp"
+#include "vtrans/nn/copy_weights.hpp"
 #include "vtrans/nn/transformer.hpp"
 
 namespace vtrans::prune {
@@ -122,7 +124,8 @@ nn::transformer<Family, masks::none, B, T> compact(const nn::transformer<Family,
   const kept_units k = kept_of(m);
   const io::model_config& old = m.config();
   const nn::family_spec& f = m.spec();
-  nn::transformer<Family, masks::none, B, T> out(compacted_config(old, k), m.head());
+  // every weight below is assigned (checked at the end): nothing to initialise
+  nn::transformer<Family, masks::none, B, T> out(compacted_config(old, k), m.head(), nn::for_loading_t(m.matrices()));
   const std::vector<index>& K = k.hidden;
   const std::vector<double>& mu = k.hidden_scale;
   const std::vector<index> none;
@@ -130,15 +133,25 @@ nn::transformer<Family, masks::none, B, T> compact(const nn::transformer<Family,
 
   // copies parameter `name` with the given rows/cols (a vector is one column)
   std::set<std::string> assigned;
+  // (a layer matrix kept in 16 bits is picked in float and rounded back: scaled rows and columns
+  // get the same values as a float model compacted and then rounded)
   auto move = [&](const std::string& name, const std::vector<index>& r, const std::vector<double>& rs, const std::vector<index>& c,
                   const std::vector<double>& cs) {
-    if (!out.has_parameter(name)) return;
-    assigned.insert(name);
-    const auto& p = m.parameter(name);
-    const shape& s = p.shape();
-    const index rows = s[0], cols = s.rank() == 2 ? s[1] : 1;
-    const auto v = detail::pick(p.value().to_host(), rows, cols, r, rs, c, cs);
-    out.assign(name, tensor<T, B>::from_host(out.parameter(name).shape(), v));
+    if (out.has_parameter(name)) {
+      assigned.insert(name);
+      const auto& p = m.parameter(name);
+      const shape& s = p.shape();
+      const index rows = s[0], cols = s.rank() == 2 ? s[1] : 1;
+      const auto v = detail::pick(p.value().to_host(), rows, cols, r, rs, c, cs);
+      out.assign(name, tensor<T, B>::from_host(out.parameter(name).shape(), v));
+    } else if (const auto* slot = out.find_frozen(name)) {
+      assigned.insert(name);
+      const auto* from = m.find_frozen(name);
+      const auto v = detail::pick(nn::detail::widened_values<float>(m.layers()[from->layer].*(from->member)), from->shape[0], from->shape[1], r, rs,
+                                  c, cs);
+      if (out.matrices() == nn::matrix_dtype::bf16) out.assign_frozen(name, tensor<bf16, B>::from_host(slot->shape, nn::detail::narrowed_values<bf16>(v)));
+      else out.assign_frozen(name, tensor<f16, B>::from_host(slot->shape, nn::detail::narrowed_values<f16>(v)));
+    }
   };
   // a role's weight [rows, cols] and bias [rows]
   auto linear = [&](const nn::role& role, index layer, const std::vector<index>& r, const std::vector<double>& rs, const std::vector<index>& c,
@@ -215,6 +228,8 @@ nn::transformer<Family, masks::none, B, T> compact(const nn::transformer<Family,
   }
   for (const auto& [name, p] : out.parameters())
     if (!assigned.count(name)) throw std::logic_error("compact: no rule rebuilds parameter " + name);
+  for (const auto& slot : out.frozen_matrices())
+    if (!assigned.count(slot.name)) throw std::logic_error("compact: no rule rebuilds 16-bit matrix " + slot.name);
   return out;
 }
 

@@ -14,24 +14,45 @@
 
 #include "vtrans/nn/transformer.hpp"
 #include "vtrans/prune/vtrans.hpp"
+#include "vtrans/train/progress.hpp"
 
 namespace vtrans::prune {
+
+// How long latency is measured: up to max_repeats timed passes after one warm-up pass, fewer
+// (down to min_repeats) once budget_s seconds were spent on them. A BERT-base pass over 8 x 512
+// tokens takes ~7 s on two cores: seven of them for each of two models made the latency phase
+// most of a short `vtrans prune`.
+struct latency_options {
+  int max_repeats = 7, min_repeats = 2;
+  double budget_s = 10;
+  std::string label = "latency";        // the progress bar's phase
+  train::progress_style progress = train::progress_style::silent;
+};
 
 // Median wall time (ms) of a no-record forward pass on `in`, after one warm-up pass; a GPU is
 // waited for, so the time is the pass's, not its launch's.
 template <class Model>
-double measure_latency_ms(const Model& m, const nn::batch_input& in, int repeats = 7) {
+double measure_latency_ms(const Model& m, const nn::batch_input& in, const latency_options& o = {}) {
   using B = typename Model::backend;
   autodiff::no_record guard;
+  train::progress_options po;
+  po.style = o.progress;
+  po.unit = "pass";
+  train::progress bar(o.label, 1 + o.max_repeats, po);
   m.forward(in);
   B::synchronize();
+  bar.step();
   std::vector<double> t;
-  for (int i = 0; i < repeats; ++i) {
+  double spent_s = 0;
+  while (int(t.size()) < o.max_repeats && (int(t.size()) < o.min_repeats || spent_s < o.budget_s)) {
     const auto t0 = std::chrono::steady_clock::now();
     m.forward(in);
     B::synchronize();
     t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    spent_s += t.back() / 1000;
+    bar.step();
   }
+  bar.finish();
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
 }

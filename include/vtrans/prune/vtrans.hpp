@@ -297,7 +297,7 @@ void select_compact_finetune(Masked& student, const Teacher& teacher, train::tas
 
   t0 = std::chrono::steady_clock::now();
   result.kept = kept_of(student);
-  result.model = compact(student);
+  result.model = compact(student);  // in the student's matrix type
   result.times.compact_s = detail::seconds_since(t0);
   result.pruned = exact_cost(result.model.config(), result.model.head(), o.target.seq_len, o.target.count_embeddings);
 
@@ -306,7 +306,11 @@ void select_compact_finetune(Masked& student, const Teacher& teacher, train::tas
   plan.batch_size = o.batch_size;
   plan.seed = o.seed;
   const data::data_loader loader(finetune_set, plan, collate);
-  result.finetune_steps = finetune(result.model, teacher, task, loader, o, o.finetune_steps_for(v, loader.batches_per_epoch()), result.kept.hidden);
+  const std::int64_t steps = o.finetune_steps_for(v, loader.batches_per_epoch());
+  if (steps > 0) result.model = nn::with_matrices(std::move(result.model), nn::matrix_dtype::compute);  // trained weights are T
+  result.finetune_steps = finetune(result.model, teacher, task, loader, o, steps, result.kept.hidden);
+  // the pruned model keeps its teacher's matrix type (a BF16 checkpoint prunes to a BF16 one)
+  result.model = nn::with_matrices(std::move(result.model), teacher.matrices());
   result.times.finetune_s = detail::seconds_since(t0);
 }
 
@@ -339,16 +343,13 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
   if (loader.batches_per_epoch() == 0) throw vtrans::usage_error("vtrans_prune: the pruning set is empty (data fraction " + std::to_string(o.data_fraction) + ")");
 
   // the student: the teacher's weights under fresh masks, allocated without initialisation and
-  // every weight copied (compaction slices fp32 parameters: 16-bit layer matrices are refused)
+  // every weight copied. A teacher's 16-bit layer matrices are shared by a Faster-VTrans student
+  // (they stay frozen) and widened to T for a student whose weights train.
   auto mask_options = masks::structure_options<Policy>::defaults();
   mask_options.apply(o.mask_settings);
-  if (teacher.matrices() != nn::matrix_dtype::compute)
-    throw vtrans::usage_error("vtrans_prune: the teacher keeps its layer matrices in 16 bits; pruning needs them in fp32 (load with matrix_dtype::compute)");
-  student_t student(teacher.config(), teacher.head(), nn::for_loading, o.seed, mask_options);
-  if (student.parameters().size() != teacher.parameters().size())
-    throw vtrans::error("vtrans_prune: the student has " + std::to_string(student.parameters().size()) + " parameters, the teacher " +
-                        std::to_string(teacher.parameters().size()));
-  for (const auto& [name, p] : teacher.parameters()) student.assign(name, p.value().clone());
+  const nn::matrix_dtype student_matrices = o.kind == variant::faster ? teacher.matrices() : nn::matrix_dtype::compute;
+  student_t student(teacher.config(), teacher.head(), nn::for_loading_t(student_matrices), o.seed, mask_options);
+  nn::copy_weights(teacher, student);
   if (o.kind == variant::faster) student.set_trainable(false);
 
   const cost_numbers<double> full = exact_cost(teacher.config(), teacher.head(), o.target.seq_len, o.target.count_embeddings);
