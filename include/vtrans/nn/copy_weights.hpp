@@ -31,6 +31,18 @@ std::vector<H> narrowed_values(const std::vector<T>& v) {
   for (std::size_t i = 0; i < v.size(); ++i) out[i] = H::from_float(static_cast<float>(v[i]));
   return out;
 }
+// The 16-bit matrix a slot of frozen_matrices() names.
+template <class Model, class Slot>
+const auto& frozen_of(const Model& m, const Slot& s) {
+  return m.layers()[s.layer].*(s.member);
+}
+// Sets 16-bit matrix `name` of `to` from float values, rounded to its type.
+template <class Model>
+void assign_rounded(Model& to, const std::string& name, const vtrans::shape& s, const std::vector<float>& v) {
+  using B = typename Model::backend;
+  if (to.matrices() == matrix_dtype::bf16) to.assign_frozen(name, tensor<bf16, B>::from_host(s, narrowed_values<bf16>(v)));
+  else to.assign_frozen(name, tensor<f16, B>::from_host(s, narrowed_values<f16>(v)));
+}
 }  // namespace detail
 
 // Every weight of `from` into `to` (same sizes and names; masks are not weights and are left as
@@ -44,7 +56,7 @@ void copy_weights(const From& from, To& to) {
     if (from.has_parameter(name)) {
       to.assign(name, from.parameter(name).value().clone());
     } else if (const auto* s = from.find_frozen(name)) {
-      to.assign(name, tensor<T, B>::from_host(s->shape, detail::widened_values<T>(from.layers()[s->layer].*(s->member))));
+      to.assign(name, tensor<T, B>::from_host(s->shape, detail::widened_values<T>(detail::frozen_of(from, *s))));
     } else {
       throw missing(name);
     }
@@ -58,13 +70,9 @@ void copy_weights(const From& from, To& to) {
     }
     const auto* f = from.find_frozen(name);
     if (!f) throw missing(name);
-    return detail::widened_values<float>(from.layers()[f->layer].*(f->member));  // bf16 <-> f16 through float
+    return detail::widened_values<float>(detail::frozen_of(from, *f));  // bf16 <-> f16 through float
   };
-  for (const auto& s : to.frozen_matrices()) {
-    const std::vector<float> v = float_values(s.name);
-    if (to.matrices() == matrix_dtype::bf16) to.assign_frozen(s.name, tensor<bf16, B>::from_host(s.shape, detail::narrowed_values<bf16>(v)));
-    else to.assign_frozen(s.name, tensor<f16, B>::from_host(s.shape, detail::narrowed_values<f16>(v)));
-  }
+  for (const auto& s : to.frozen_matrices()) detail::assign_rounded(to, s.name, s.shape, float_values(s.name));
 }
 
 // The same unmasked model with its layer matrices kept as `matrices` says (compute: fp32

@@ -17,6 +17,7 @@
 #include "vtrans/io/model_config.hpp"
 #include "vtrans/io/safetensors.hpp"
 #include "vtrans/io/weight_names.hpp"
+#include "vtrans/nn/copy_weights.hpp"
 #include "vtrans/nn/load.hpp"
 #include "vtrans/nn/transformer.hpp"
 
@@ -56,7 +57,7 @@ std::vector<io::named_tensor> hf_tensors(const Model& model) {
     out.push_back(std::move(t));
   }
   for (const auto& slot : model.frozen_matrices()) {
-    const auto& m = model.layers()[slot.layer].*(slot.member);
+    const auto& m = detail::frozen_of(model, slot);
     io::named_tensor t;
     t.name = io::hf_name(f, slot.name, prefixed);
     t.type = m.bf.defined() ? io::dtype::bf16 : io::dtype::f16;

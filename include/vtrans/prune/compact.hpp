@@ -147,10 +147,8 @@ nn::transformer<Family, masks::none, B, T> compact(const nn::transformer<Family,
     } else if (const auto* slot = out.find_frozen(name)) {
       assigned.insert(name);
       const auto* from = m.find_frozen(name);
-      const auto v = detail::pick(nn::detail::widened_values<float>(m.layers()[from->layer].*(from->member)), from->shape[0], from->shape[1], r, rs,
-                                  c, cs);
-      if (out.matrices() == nn::matrix_dtype::bf16) out.assign_frozen(name, tensor<bf16, B>::from_host(slot->shape, nn::detail::narrowed_values<bf16>(v)));
-      else out.assign_frozen(name, tensor<f16, B>::from_host(slot->shape, nn::detail::narrowed_values<f16>(v)));
+      const auto v = nn::detail::widened_values<float>(nn::detail::frozen_of(m, *from));
+      nn::detail::assign_rounded(out, name, slot->shape, detail::pick(v, from->shape[0], from->shape[1], r, rs, c, cs));
     }
   };
   // a role's weight [rows, cols] and bias [rows]
