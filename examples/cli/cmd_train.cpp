@@ -1,6 +1,7 @@
-// vtrans train: train a model from scratch (or continue one) on a Brown, GLUE, TSV or JSONL task
-// and write it as a Hugging Face folder with its tokenizer. The task plumbing lives beside this
-// file (tasks, encoding, task_data, baselines), the config comes from io::make_config.
+// vtrans train: train a model from scratch (or continue one, or fine-tune a pre-trained one with
+// --init) on a Brown, GLUE, TSV or JSONL task and write it as a Hugging Face folder with its
+// tokenizer. The task plumbing lives beside this file (tasks, encoding, task_data, baselines), the
+// config comes from io::make_config (io::for_task with --init).
 #include <boost/program_options.hpp>
 
 #include <algorithm>
@@ -66,6 +67,9 @@ int run_train(int argc, char** argv) {
       ("vocab-size", po::value(&a.vocab_size)->default_value(a.vocab_size),
        "size of the WordPiece vocabulary built from the training text (ignored with --tokenizer)")
       ("min-count", po::value(&a.min_count)->default_value(a.min_count), "fewest occurrences for a whole word to enter the vocabulary")
+      ("init", po::value(&a.init),
+       "start from this model folder's weights (e.g. a masked-LM pre-trained encoder): its sizes, tokenizer and positions are kept, "
+       "a head the task needs and it lacks is initialised")
       ("tokenizer", po::value(&a.tokenizer_dir),
        "use the tokenizer in this folder (vocab.txt, tokenizer.json, encoder.json + vocab.bpe, ...) instead of building one")
       ("steps", po::value(&a.steps)->default_value(a.steps), "optimizer steps (0: use --epochs)")
@@ -94,6 +98,18 @@ int run_train(int argc, char** argv) {
     throw vtrans::usage_error("sizes must be positive (max-length at least 4)");
   if (a.log_every % a.sync_every != 0)
     throw vtrans::usage_error("--log-every (" + std::to_string(a.log_every) + ") must be a multiple of --sync-every (" + std::to_string(a.sync_every) + ")");
+  if (!a.init.empty()) {
+    for (const char* o : {"family", "hidden", "layers", "heads", "ffn", "vocab-size", "min-count", "tokenizer"})
+      if (vm.count(o) && !vm[o].defaulted())
+        throw vtrans::usage_error("--" + std::string(o) + " cannot be given with --init: the model in " + a.init + " decides it");
+    const io::model_config c = io::load_config((fs::path(a.init) / "config.json").string());
+    a.family = std::string(c.family.name());
+    if (a.max_length > io::max_sequence_length(c))
+      throw vtrans::usage_error("--max-length " + std::to_string(a.max_length) + " is longer than the " +
+                                std::to_string(io::max_sequence_length(c)) + " positions of the model in " + a.init);
+    if (!has_tokenizer_files(a.init)) throw vtrans::usage_error("--init " + a.init + ": no tokenizer files in the folder");
+    a.tokenizer_dir = a.init;
+  }
   const auto family = nn::find_family(a.family);
   if (!family) throw vtrans::usage_error("unknown --family '" + a.family + "' (" + nn::family_names() + ")");
   const device_kind where = choose_device(device);
@@ -126,7 +142,7 @@ int run_train(int argc, char** argv) {
   return train_model<cpu>(a, *family, src, std::move(tok), folder);
 }
 
-const bool registered = add("train", "train a model from scratch on a task (Brown, GLUE, TSV, JSONL)", run_train);
+const bool registered = add("train", "train a model from scratch, or fine-tune one (--init), on a task (Brown, GLUE, TSV, JSONL)", run_train);
 
 }  // namespace
 }  // namespace vtrans::cli

@@ -1,6 +1,7 @@
 #pragma once
-// vtrans train's work on backend B (device.hpp): train a fresh model on a task's encoded splits,
-// checkpointing as it goes, and write it with its evaluation into the work folder.
+// vtrans train's work on backend B (device.hpp): train a fresh model (or fine-tune a pre-trained
+// one, --init) on a task's encoded splits, checkpointing as it goes, and write it with its
+// evaluation into the work folder.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -22,6 +23,7 @@
 #include "vtrans/error.hpp"
 #include "vtrans/io/atomic_file.hpp"
 #include "vtrans/io/make_config.hpp"
+#include "vtrans/nn/copy_weights.hpp"
 #include "vtrans/nn/save.hpp"
 #include "vtrans/text/tokenizer.hpp"
 #include "vtrans/train/evaluate.hpp"
@@ -32,7 +34,7 @@
 namespace vtrans::cli {
 
 struct train_args {
-  std::string family = "bert", task, data, eval_data, out, tokenizer_dir;
+  std::string family = "bert", task, data, eval_data, out, tokenizer_dir, init;
   index hidden = 128, layers = 2, heads = 2, ffn = 512, max_length = 128, vocab_size = 8000, min_count = 2;
   std::int64_t steps = 0;
   double epochs = 1;
@@ -53,7 +55,7 @@ inline nlohmann::json args_json(const train_args& a) {
           {"lr", a.lr},               {"warmup", a.warmup},       {"weight_decay", a.weight_decay},
           {"dropout", a.dropout},     {"schedule", a.schedule},   {"seed", a.seed},
           {"max_grad_norm", a.max_grad_norm}, {"pair", a.pair},    {"header", a.header},
-          {"regression", a.regression}, {"mlm_probability", a.mlm_probability}};
+          {"regression", a.regression}, {"mlm_probability", a.mlm_probability}, {"init", a.init}};
 }
 
 // The sizes asked for, the tokenizer's special tokens (encoders: [CLS] / [SEP] as bos / eos)
@@ -117,7 +119,9 @@ int train_model(const train_args& a, io::family f, task_source& src, std::unique
   const double t0 = now();
 
   const auto labels = src.labels();
-  const io::model_config config = io::make_config(f, fresh_model(f, a, *tok, labels), "vtrans train");
+  const io::model_config config = a.init.empty() ? io::make_config(f, fresh_model(f, a, *tok, labels), "vtrans train")
+                                                  : io::for_task(io::load_config((std::filesystem::path(a.init) / "config.json").string()),
+                                                                 labels, a.dropout, a.init + "/config.json");
   const encoding_setup enc = make_encoding_setup(f, *tok, a.max_length);
 
   double t = now();
@@ -145,6 +149,12 @@ int train_model(const train_args& a, io::family f, task_source& src, std::unique
   const std::int64_t warmup = a.warmup < 1 ? std::int64_t(a.warmup * double(total)) : std::int64_t(a.warmup);
 
   model_t model(config, train::head_for(spec.objective), a.seed + 1);
+  if (!a.init.empty() && !a.resume) {
+    const std::vector<std::string> fresh = nn::copy_matching_weights(load_model<B>(a.init), model);
+    std::cerr << "init: " << model.parameters().size() - fresh.size() << " of " << model.parameters().size() << " weights from " << a.init;
+    for (std::size_t i = 0; i < fresh.size(); ++i) std::cerr << (i ? ", " : "; new: ") << fresh[i];
+    std::cerr << "\n";
+  }
   train::adamw_options ao;
   ao.lr = a.lr;
   ao.weight_decay = a.weight_decay;

@@ -77,6 +77,7 @@ TEST_CASE("vtrans train -> eval / info on a tiny TSV task, and --resume extends 
   CHECK(r.out.find("model:") != std::string::npos);
   CHECK(r.out.find("accuracy") != std::string::npos);
   CHECK(r.out.find("baseline:  accuracy 0.5000") != std::string::npos);  // 8 pos, 8 neg in dev
+  CHECK(r.out.find("bag_of_words_accuracy 1.0000") != std::string::npos);  // the words decide the label
 
   r = run_cli(tmp, "info --model " + out.string());
   INFO(r.err);

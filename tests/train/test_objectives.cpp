@@ -128,3 +128,45 @@ TEST_CASE("evaluate: metrics of a sequence classifier on a synthetic set") {
   CHECK(r.metrics.at("loss") == doctest::Approx(std::log(2.0)).epsilon(0.1));  // untrained: near chance
   CHECK(vtrans::autodiff::tape<float, vtrans::cpu>::local().size() == 0);        // nothing recorded
 }
+
+TEST_CASE("masked LM on the selected rows only: the loss and gradients of predicting every position") {
+  using model_t = vtrans::nn::transformer<vtrans::nn::bert, vtrans::masks::none, vtrans::cpu, double>;
+  model_t model(vtrans_test::tiny_config("bert"), vtrans::nn::head_kind::masked_lm, 5);
+  vtrans::data::batch b;
+  b.batch_size = 3;
+  b.seq_len = 7;
+  for (int i = 0; i < 21; ++i) {
+    b.ids.push_back(i % 7 == 0 ? 2 : 5 + (i * 11) % 30);
+    b.attention_mask.push_back(i < 19 ? 1 : 0);
+  }
+  vtrans::train::mlm_options o;
+  o.mask_id = 4;
+  o.vocab_size = 40;
+  o.special_ids = {0, 1, 2, 3, 4};
+  o.probability = 0.4;
+  o.seed = 9;
+  const vtrans::data::batch masked = vtrans::train::mask_tokens(b, o, 1).input;
+  vtrans::data::batch sparse = masked;
+  const auto in = vtrans::train::predict_selected(sparse);
+  REQUIRE(in.predict_rows.size() >= 4);
+  REQUIRE(sparse.labels.size() == in.predict_rows.size());
+  for (std::size_t k = 0; k < in.predict_rows.size(); ++k) CHECK(sparse.labels[k] == masked.labels[std::size_t(in.predict_rows[k])]);
+
+  const auto grads = [&](const vtrans::nn::batch_input& input, const vtrans::data::batch& labels, double& loss) {
+    for (auto& [n, p] : model.parameters()) p.zero_grad();
+    const auto out = model.forward(input);
+    auto l = vtrans::train::task_loss(vtrans::train::task_kind::masked_lm, out, labels);
+    loss = l.item();
+    vtrans::autodiff::backward(l);
+    std::vector<std::vector<double>> g;
+    for (auto& [n, p] : model.parameters()) g.push_back(p.has_grad() ? p.grad().to_host() : std::vector<double>{});
+    return g;
+  };
+  double full_loss = 0, sparse_loss = 0;
+  const auto full_g = grads(vtrans::train::to_input(masked), masked, full_loss);
+  const auto sparse_g = grads(in, sparse, sparse_loss);
+  CHECK(full_loss > 1.0);
+  CHECK(sparse_loss == doctest::Approx(full_loss).epsilon(1e-12));
+  for (std::size_t k = 0; k < full_g.size(); ++k)
+    for (std::size_t i = 0; i < full_g[k].size(); ++i) REQUIRE(sparse_g[k][i] == doctest::Approx(full_g[k][i]).epsilon(1e-9).scale(1e-12));
+}

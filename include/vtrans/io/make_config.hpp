@@ -2,6 +2,7 @@
 // The config of a model trained from scratch: its sizes, special tokens and labels written in the
 // family's own config.json keys (nn/families/), then parsed like any file. Hidden dropout goes
 // into the family's dropout keys, attention dropout is turned off, and embeddings are tied.
+// for_task: a pre-trained model's config made ready for fine-tuning on another task.
 #include <string>
 #include <vector>
 
@@ -17,6 +18,17 @@ struct fresh_model {
   std::vector<std::string> labels;  // class names; {"score"} for regression; empty for language models
   double dropout = 0.1;             // hidden dropout
 };
+
+namespace detail {
+// id2label from class names; {"score"} marks a regression.
+inline void put_labels(nlohmann::json& j, const std::vector<std::string>& labels) {
+  if (labels.empty()) return;
+  nlohmann::json id2label = nlohmann::json::object();
+  for (std::size_t i = 0; i < labels.size(); ++i) id2label[std::to_string(i)] = labels[i];
+  j["id2label"] = id2label;
+  if (labels == std::vector<std::string>{"score"}) j["problem_type"] = "regression";
+}
+}  // namespace detail
 
 inline model_config make_config(io::family family, const fresh_model& m, const std::string& source = "make_config") {
   const nn::family_spec& f = family.spec();
@@ -39,12 +51,22 @@ inline model_config make_config(io::family family, const fresh_model& m, const s
     if (!d.empty()) j[key(d)] = m.dropout;
   if (k.attention_dropout.present() && k.attention_dropout.fallback != 0) j[key(k.attention_dropout.name)] = 0.0;
   if (!k.tie_word_embeddings) j["tie_word_embeddings"] = true;
-  if (!m.labels.empty()) {
-    nlohmann::json id2label = nlohmann::json::object();
-    for (std::size_t i = 0; i < m.labels.size(); ++i) id2label[std::to_string(i)] = m.labels[i];
-    j["id2label"] = id2label;
-    if (m.labels == std::vector<std::string>{"score"}) j["problem_type"] = "regression";
-  }
+  detail::put_labels(j, m.labels);
+  return parse_config(j, source);
+}
+
+// A pre-trained model's config for fine-tuning on a new task: every size, token id and option of
+// `base` kept, its labels (empty for language models) and hidden dropout replaced, its head and
+// labels of the old task dropped (the head is chosen by the new task).
+inline model_config for_task(const model_config& base, const std::vector<std::string>& labels, double dropout,
+                             const std::string& source = "for_task") {
+  model_config c = base;
+  c.architectures.clear();
+  nlohmann::json j = to_json(c);
+  for (const char* key : {"id2label", "label2id", "num_labels", "problem_type", "architectures"}) j.erase(key);
+  for (std::string_view d : base.spec().config.hidden_dropout)
+    if (!d.empty()) j[std::string(d)] = dropout;
+  detail::put_labels(j, labels);
   return parse_config(j, source);
 }
 

@@ -5,6 +5,8 @@
 // (exact) or rounding to nearest even. This is how a pruning student is made from its teacher
 // (sharing a BF16 teacher's matrices when they stay frozen, widening them when they are trained)
 // and how a pruned model returns to its teacher's 16-bit type before it is saved.
+// copy_matching_weights fills a model with a new head from a pre-trained one (fine-tuning).
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,18 @@ template <class Model, class Slot>
 const auto& frozen_of(const Model& m, const Slot& s) {
   return m.layers()[s.layer].*(s.member);
 }
+// Weight `name` of `from` as a new T tensor of B (a parameter cloned, a 16-bit matrix widened);
+// nothing when `from` has no weight of that name and shape.
+template <class T, class B, class From>
+std::optional<tensor<T, B>> weight_as(const From& from, const std::string& name, const vtrans::shape& s) {
+  if (from.has_parameter(name)) {
+    if (from.parameter(name).shape() != s) return std::nullopt;
+    return from.parameter(name).value().clone();
+  }
+  const auto* f = from.find_frozen(name);
+  if (!f || f->shape != s) return std::nullopt;
+  return tensor<T, B>::from_host(f->shape, widened_values<T>(frozen_of(from, *f)));
+}
 // Sets 16-bit matrix `name` of `to` from float values, rounded to its type.
 template <class Model>
 void assign_rounded(Model& to, const std::string& name, const vtrans::shape& s, const std::vector<float>& v) {
@@ -51,15 +65,11 @@ template <class From, class To>
 void copy_weights(const From& from, To& to) {
   using T = typename To::value_type;
   using B = typename To::backend;
-  const auto missing = [](const std::string& name) { return vtrans::usage_error("copy_weights: the source model has no weight " + name); };
+  const auto missing = [](const std::string& name) { return vtrans::usage_error("copy_weights: the source model has no weight " + name + " of that shape"); };
   for (const auto& [name, p] : to.parameters()) {
-    if (from.has_parameter(name)) {
-      to.assign(name, from.parameter(name).value().clone());
-    } else if (const auto* s = from.find_frozen(name)) {
-      to.assign(name, tensor<T, B>::from_host(s->shape, detail::widened_values<T>(detail::frozen_of(from, *s))));
-    } else {
-      throw missing(name);
-    }
+    auto w = detail::weight_as<T, B>(from, name, p.shape());
+    if (!w) throw missing(name);
+    to.assign(name, std::move(*w));
   }
   if (to.frozen_matrices().empty()) return;
   if (from.matrices() == to.matrices()) return to.share_frozen(from);
@@ -73,6 +83,23 @@ void copy_weights(const From& from, To& to) {
     return detail::widened_values<float>(detail::frozen_of(from, *f));  // bf16 <-> f16 through float
   };
   for (const auto& s : to.frozen_matrices()) detail::assign_rounded(to, s.name, s.shape, float_values(s.name));
+}
+
+// Fine-tuning from a pre-trained model with another head: every weight of `to` that `from` has
+// with the same shape is copied (widened from 16 bits where `from` keeps it so); returns the names
+// of the others, which keep their initialisation (a new task head, a pooler the pre-training head
+// had no use for). Weights only `from` has (its old head) are not read.
+template <class From, class To>
+std::vector<std::string> copy_matching_weights(const From& from, To& to) {
+  using T = typename To::value_type;
+  using B = typename To::backend;
+  if (!to.frozen_matrices().empty()) throw vtrans::usage_error("copy_matching_weights: the model to fill keeps 16-bit matrices");
+  std::vector<std::string> initialised;
+  for (const auto& [name, p] : to.parameters()) {
+    if (auto w = detail::weight_as<T, B>(from, name, p.shape())) to.assign(name, std::move(*w));
+    else initialised.push_back(name);
+  }
+  return initialised;
 }
 
 // The same unmasked model with its layer matrices kept as `matrices` says (compute: fp32

@@ -36,6 +36,7 @@ struct batch_input {
   std::vector<std::int32_t> ids;
   std::vector<std::int32_t> attention_mask;  // 1 = token, 0 = padding; empty = all tokens
   std::vector<std::int32_t> token_type_ids;  // empty = all 0
+  std::vector<std::int32_t> predict_rows;    // masked-LM head: only these rows of the [batch * seq] positions; empty = all
 };
 
 struct forward_options {
@@ -609,11 +610,16 @@ class basic_transformer {
 
   // hidden [batch, seq, D] -> one row per batch entry, at the given positions
   var_t pool(const var_t& h, const std::vector<std::int32_t>& rows) const {
-    const index batch = h.shape()[0], seq = h.shape()[1], D = h.shape()[2];
+    const index seq = h.shape()[1];
     std::vector<std::int32_t> flat(rows.size());
     for (std::size_t b = 0; b < rows.size(); ++b) flat[b] = static_cast<std::int32_t>(index(b) * seq + rows[b]);
-    const auto idx = autodiff::upload_ids<B>("pooled rows", shape{batch}, flat, batch * seq);
-    return autodiff::embedding(autodiff::reshape(h, shape{batch * seq, D}), idx);
+    return gather_rows(h, flat);
+  }
+  // hidden [batch, seq, D] -> [rows, D]: the given rows of the flattened positions
+  var_t gather_rows(const var_t& h, const std::vector<std::int32_t>& flat) const {
+    const index positions = h.shape()[0] * h.shape()[1], D = h.shape()[2];
+    const auto idx = autodiff::upload_ids<B>("head rows", shape{index(flat.size())}, flat, positions);
+    return autodiff::embedding(autodiff::reshape(h, shape{positions, D}), idx);
   }
 
   // pooler-style dense layers whose outputs live in the hidden space: removed units give 0
@@ -636,7 +642,8 @@ class basic_transformer {
       }
       case head_kind::token_classification: return autodiff::linear(drop(h, p), head_params_.out.w, head_params_.out.b);
       case head_kind::masked_lm: {
-        var_t x = autodiff::activation(act_, autodiff::linear(h, head_params_.dense.w, head_params_.dense.b));
+        const var_t rows = in.predict_rows.empty() ? h : gather_rows(h, in.predict_rows);
+        var_t x = autodiff::activation(act_, autodiff::linear(rows, head_params_.dense.w, head_params_.dense.b));
         return autodiff::linear(norm_layer(x, head_params_.norm, mc), token_embedding_, head_params_.out.b);
       }
       case head_kind::causal_lm: return autodiff::linear(h, config_.tie_word_embeddings ? token_embedding_ : head_params_.out.w);

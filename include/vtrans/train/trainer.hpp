@@ -77,7 +77,7 @@ class trainer {
       nn::forward_options fo;
       fo.training = o_.dropout;
       fo.dropout_seed = data::derive_seed(o_.seed ^ 0x5eedULL, stream);
-      const auto out = model_.forward(to_input(b), fo);
+      const auto out = model_.forward(o_.task == task_kind::masked_lm ? predict_selected(b) : to_input(b), fo);
       auto loss = task_loss(o_.task, out, b);
       if (o_.grad_accum > 1) loss = autodiff::scale(loss, T(1.0 / double(o_.grad_accum)));
       B::axpby(1, T(1), loss.value().data(), T(1), loss_sum_.data());  // summed where it lives
