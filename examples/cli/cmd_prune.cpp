@@ -63,7 +63,7 @@ int run(int argc, char** argv) {
     ("split", po::value(&a.split)->default_value(a.split), "split the metric is reported on (none: no evaluation)")
     ("dtype", po::value(&a.dtype)->default_value(a.dtype), "the teacher's layer matrices in memory: auto (BF16 / F16 as stored, else float32), float32, "
      "bfloat16, float16. 16-bit matrices are shared by a Faster-VTrans student, widened where weights train; the pruned model is saved in the teacher's type")
-    ("prune-epochs", po::value(&o.prune_epochs)->default_value(o.prune_epochs), "pruning schedule in epochs over the pruning set")
+    ("prune-epochs", optional_value(o.prune_epochs), "pruning schedule in epochs over the pruning set (default 4; --variant faster 16)")
     ("prune-steps", po::value(&o.prune_steps)->default_value(o.prune_steps), "pruning schedule in steps instead (-1: use --prune-epochs)")
     ("window", po::value(&o.window)->default_value(o.window), "pruning stops once the expected size is within this fraction of the budget")
     ("max-extra", po::value(&o.max_extra)->default_value(o.max_extra), "outside the window, prune at most this many schedules more")

@@ -100,7 +100,7 @@ TEST_CASE("a pruned model exports and loads back with the same outputs") {
   nn::save_pretrained(r.model, dir);
   auto back = nn::load_pretrained<nn::bert>(dir);
   CHECK(back.config().layers == r.model.config().layers);
-  nn::batch_input in{2, 11, {}, {}, {}};
+  nn::batch_input in{2, 11, {}, {}, {}, {}};
   for (const auto& s : {train_set[0], train_set[1]}) in.ids.insert(in.ids.end(), s.ids.begin(), s.ids.end());
   autodiff::no_record guard;
   const auto a = r.model.forward(in).logits.value().to_host(), b = back.forward(in).logits.value().to_host();

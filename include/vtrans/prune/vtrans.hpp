@@ -52,8 +52,9 @@ inline variant parse_variant(const std::string& s) {
 struct prune_options {
   variant kind = variant::vtrans;
   budget target;
-  // Pruning schedule in epochs over the pruning set; prune_steps >= 0 replaces it by a step count.
-  double prune_epochs = 4;
+  // Pruning schedule in epochs over the pruning set (unset: prune_epochs_for's default);
+  // prune_steps >= 0 replaces it by a step count.
+  std::optional<double> prune_epochs;
   std::int64_t prune_steps = -1;
   // After the schedule, pruning goes on while the expected size is outside the window (a
   // fraction of the budget either side), for at most max_extra times the schedule
@@ -103,6 +104,9 @@ struct prune_options {
     if (stiffness) d.stiffness = *stiffness;
     return d;
   }
+  // 4 epochs; Faster-VTrans 16: masks alone on a 3% pruning set gain 0.6 point of POS accuracy
+  // from 4 to 16 epochs and nothing more by 64 (method.md), at a quarter of a VTrans epoch's steps.
+  double prune_epochs_for(variant v) const { return prune_epochs ? *prune_epochs : v == variant::faster ? 16.0 : 4.0; }
   // steps of a schedule given in epochs (or steps, when non-negative) over `batches` per epoch
   static std::int64_t steps_of(double epochs, std::int64_t steps, std::size_t batches) {
     return steps >= 0 ? steps : std::int64_t(std::ceil(epochs * double(batches)));
@@ -171,7 +175,7 @@ inline nlohmann::json run_fingerprint(const prune_options& o, const masks::loop_
   return {{"variant", variant_name(o.kind)}, {"masks", policy}, {"budget", o.target.str()}, {"seq_len", o.target.seq_len},
           {"count_embeddings", o.target.count_embeddings}, {"seed", o.seed}, {"batch_size", o.batch_size},
           {"data_fraction", o.data_fraction}, {"pruning_examples", pruning_examples}, {"teacher_parameters", teacher_parameters},
-          {"prune_epochs", o.prune_epochs}, {"prune_steps", o.prune_steps}, {"window", o.window}, {"max_extra", o.max_extra},
+          {"prune_epochs", o.prune_epochs_for(o.kind)}, {"prune_steps", o.prune_steps}, {"window", o.window}, {"max_extra", o.max_extra},
           {"max_extra_steps", o.max_extra_steps}, {"lr", o.lr_weights}, {"mask_lr", loop.mask_lr}, {"lambda_lr", loop.lambda_lr},
           {"warmup", loop.lagrangian_warmup}, {"regularizer_weight", loop.regularizer_weight}, {"multipliers", int(loop.multipliers)},
           {"stiffness", loop.stiffness}, {"mask_settings", o.mask_settings}, {"kd_weight", o.distill.kd_weight},
@@ -356,7 +360,7 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
   const double full_size = o.target.on_flops() ? full.flops : full.params;
   const double limit = target_size(o.target, full);
   const double final_sparsity = 1.0 - limit / full_size;
-  const std::int64_t schedule = prune_options::steps_of(o.prune_epochs, o.prune_steps, loader.batches_per_epoch());
+  const std::int64_t schedule = prune_options::steps_of(o.prune_epochs_for(o.kind), o.prune_steps, loader.batches_per_epoch());
   const std::int64_t cap = schedule + (o.max_extra_steps >= 0 ? o.max_extra_steps : std::int64_t(std::ceil(o.max_extra * double(schedule))));
   const std::int64_t warmup = std::int64_t(std::llround(loop.lagrangian_warmup * double(schedule)));
 
