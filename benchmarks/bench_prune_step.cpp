@@ -13,8 +13,8 @@
 //   build/bin/bench_prune_step --child --model DIR [--variant faster|vtrans] [--batch B] [--seq S] [--steps N] [--warmup N]
 //                              [--dtype float32|auto]
 //
-// --dtype auto keeps a BF16/F16 checkpoint's layer matrices in 16 bits in the teacher and, shared,
-// in the Faster-VTrans student (nn::matrix_dtype::as_stored; a VTrans student widens its own copy),
+// --dtype auto keeps a BF16/F16 checkpoint's layer matrices in 16 bits in the teacher (and in the
+// Faster-VTrans student, which holds the teacher's weights themselves; a VTrans student widens its own copy),
 // as `vtrans prune --dtype auto` does; float32 (default) widens every weight on load.
 //
 // --child runs one measurement in this process and prints one JSON line (a human summary goes to
@@ -28,6 +28,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,7 +39,6 @@
 #include <unistd.h>
 
 #include "random_checkpoint.hpp"
-#include "vtrans/nn/copy_weights.hpp"
 #include "vtrans/nn/load.hpp"
 #include "vtrans/prune/vtrans.hpp"
 #include "vtrans/tensor/backend.hpp"
@@ -144,12 +144,11 @@ json run_child(const child_options& c) {
   o.target = prune::budget::parse("params=0.5");
   o.target.seq_len = c.seq;
   const masks::loop_settings loop = o.loop_for(masks::vib::loop_defaults());
-  const nn::matrix_dtype student_matrices = o.kind == prune::variant::faster ? teacher.matrices() : nn::matrix_dtype::compute;
-  nn::transformer<Family, masks::vib, B, T> student(cfg, teacher.head(), nn::for_loading_t(student_matrices), o.seed,
-                                                    masks::structure_options<masks::vib>::defaults());
-  nn::copy_weights(teacher, student);
+  using student_t = nn::transformer<Family, masks::vib, B, T>;
+  student_t student = prune::make_student<masks::vib>(teacher, o.kind, o.seed, masks::structure_options<masks::vib>::defaults());
+  std::optional<prune::scoped_freeze<student_t>> frozen;
+  if (o.kind == prune::variant::faster) frozen.emplace(student);
   r["matrices"] = teacher.matrices() == nn::matrix_dtype::compute ? "float32" : "16-bit";
-  if (o.kind == prune::variant::faster) student.set_trainable(false);
   const auto full = prune::exact_cost(cfg, teacher.head(), o.target.seq_len, o.target.count_embeddings);
   const double full_size = full.params, final_sparsity = 1.0 - prune::target_size(o.target, full) / full_size;
   std::vector<vtrans::index> all_hidden(std::size_t(cfg.hidden_size));

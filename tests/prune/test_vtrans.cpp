@@ -151,6 +151,46 @@ TEST_CASE_TEMPLATE("a short VTrans run and its compaction on every backend", B, 
     for (float v : p.value().to_host()) REQUIRE(std::isfinite(v));
 }
 
+TEST_CASE("a Faster-VTrans student holds its teacher's weights themselves; the teacher is left as it was") {
+  const auto config = tiny_bert();
+  nn::transformer<nn::bert, masks::none, cpu, float> teacher(config, nn::head_kind::sequence_classification, 11);
+  const auto mask_options = masks::structure_options<masks::vib>::defaults();
+  {
+    const auto faster = prune::make_student<masks::vib>(teacher, prune::variant::faster, 3, mask_options);
+    const auto vtrans = prune::make_student<masks::vib>(teacher, prune::variant::vtrans, 3, mask_options);
+    REQUIRE(faster.parameters().size() == teacher.parameters().size());
+    for (const auto& [name, p] : teacher.parameters()) {
+      INFO(name);
+      CHECK(faster.parameter(name).get() == p.get());  // the same node: nothing copied
+      CHECK(vtrans.parameter(name).get() != p.get());  // a copy that may train
+      CHECK(vtrans.parameter(name).value().to_host() == p.value().to_host());
+    }
+    // the same masks (same seed) over the same weights: the same logits, bit for bit
+    nn::batch_input in{2, 5, {2, 7, 9, 11, 3, 2, 8, 8, 3, 0}, {1, 1, 1, 1, 1, 1, 1, 1, 1, 0}, {}, {}};
+    nn::forward_options fo;
+    fo.deterministic_masks = true;
+    CHECK(faster.forward(in, fo).logits.value().to_host() == vtrans.forward(in, fo).logits.value().to_host());
+  }
+  const auto before = teacher.parameter("embeddings.word_embeddings.weight").value().to_host();
+  const auto train_set = toy_classification(48, 4, config.vocab_size);
+  prune::prune_options o;
+  o.kind = prune::variant::faster;
+  o.data_fraction = 1.0;
+  o.target = prune::budget::parse("params=0.7");
+  o.target.seq_len = 11;
+  o.prune_steps = 12;
+  o.batch_size = 8;
+  o.progress = train::progress_style::silent;
+  const auto r = prune::vtrans_prune<masks::vib>(teacher, train::task_kind::sequence_classification, train_set, data::collate_options{}, o);
+  CHECK(r.pruned.params <= 0.7 * r.full.params);
+  CHECK(teacher.parameter("embeddings.word_embeddings.weight").value().to_host() == before);
+  for (const auto& [name, p] : teacher.parameters()) {
+    INFO(name);
+    CHECK(p.trainable());  // frozen only while its student pruned
+    CHECK(p.get()->value.shape() == p.shape());
+  }
+}
+
 TEST_CASE("selection ranks units only within their structure and keeps each structure's share") {
   const auto config = tiny_bert();  // hidden 48, 2 layers of 4 heads and 96 FFN neurons
   nn::transformer<nn::bert, masks::vib> m(config, nn::head_kind::sequence_classification);

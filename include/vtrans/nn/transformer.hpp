@@ -13,6 +13,7 @@
 // torch.nn.Linear layout [out, in] (GPT-2's Conv1D weights are transposed on load and save).
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -82,6 +83,13 @@ struct for_loading_t {
   matrix_dtype matrices;
 };
 inline constexpr for_loading_t for_loading{};
+
+// Constructor tag: the model holds another model's weights themselves (the same parameter nodes
+// and 16-bit matrices), for a model that never changes a weight (a Faster-VTrans student).
+struct sharing_weights_t {
+  explicit sharing_weights_t() = default;
+};
+inline constexpr sharing_weights_t sharing_weights{};
 
 // The names of a config's layer matrices (those matrix_dtype applies to), as the model names them.
 inline std::vector<std::string> layer_matrix_names(const io::model_config& c) {
@@ -164,6 +172,19 @@ class basic_transformer {
         act_(activation_from_name(config_.activation)), masks_(config_, math::mix64(seed ^ 0x6d61736b), mask_opt) {
     if (matrices_ == matrix_dtype::as_stored) throw vtrans::usage_error("transformer: matrix_dtype::as_stored is resolved by the loader");
     build();
+  }
+
+  // A model that holds `from`'s weights themselves: nothing is allocated or copied, only the masks
+  // are its own. Whatever changes a weight of one (training, set_trainable, assign) changes both.
+  template <class OtherMask>
+  basic_transformer(sharing_weights_t, const basic_transformer<OtherMask, B, T>& from, std::uint64_t seed = 1,
+                    const mask_options& mask_opt = mask_options::defaults())
+      : config_(from.config()), spec_(&config_.spec()), head_(from.head()), seed_(seed), uninitialised_(true), matrices_(from.matrices()),
+        act_(activation_from_name(config_.activation)), masks_(config_, math::mix64(seed ^ 0x6d61736b), mask_opt) {
+    shared_from_ = [&from](const std::string& name) { return from.parameter(name); };
+    build();
+    shared_from_ = nullptr;
+    if (!frozen_.empty()) share_frozen(from);
   }
 
   // The masks (masked models only); their parameters are separate from the weights.
@@ -379,7 +400,8 @@ class basic_transformer {
 
   enum class init { normal, ones, zeros };
   param_t add_param(const std::string& name, const shape& s, init how) {
-    param_t p(uninitialised_ ? tensor_t(s) : initial_value(s, how));
+    param_t p = shared_from_ ? shared_from_(name) : param_t(uninitialised_ ? tensor_t(s) : initial_value(s, how));
+    if (p.shape() != s) throw vtrans::usage_error("transformer: shared weight " + name + " has shape " + p.shape().str() + ", not " + s.str());
     by_name_[name] = params_.size();
     params_.emplace_back(name, p);
     return p;
@@ -671,6 +693,7 @@ class basic_transformer {
   std::vector<std::pair<std::string, param_t>> params_;
   std::map<std::string, std::size_t> by_name_;
   std::vector<frozen_slot> frozen_;
+  std::function<param_t(const std::string&)> shared_from_;  // while a sharing constructor builds: the weight of that name
 };
 
 // basic_transformer whose config must be of Family (any family for nn::any_family).
@@ -687,6 +710,10 @@ class transformer : public basic_transformer<Mask, B, T> {
   transformer(io::model_config config, head_kind head, for_loading_t tag, std::uint64_t seed = 1,
               const mask_options& mask_opt = mask_options::defaults())
       : base(checked(std::move(config)), head, tag, seed, mask_opt) {}
+  template <class OtherMask>
+  transformer(sharing_weights_t tag, const transformer<Family, OtherMask, B, T>& from, std::uint64_t seed = 1,
+              const mask_options& mask_opt = mask_options::defaults())
+      : base(tag, from, seed, mask_opt) {}
 
  private:
   static io::model_config checked(io::model_config c) {

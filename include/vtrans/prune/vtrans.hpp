@@ -26,6 +26,7 @@
 #include "vtrans/masks/mask_set.hpp"
 #include "vtrans/error.hpp"
 #include "vtrans/prune/budget.hpp"
+#include "vtrans/nn/copy_weights.hpp"
 #include "vtrans/prune/compact.hpp"
 #include "vtrans/prune/distill.hpp"
 #include "vtrans/prune/lagrangian.hpp"
@@ -115,6 +116,41 @@ struct prune_options {
     if (v == variant::faster && finetune_steps < 0) return 0;
     return steps_of(finetune_epochs, finetune_steps, batches_per_epoch);
   }
+};
+
+// The student of a pruning run: the teacher's weights under fresh masks. A Faster-VTrans student
+// never changes a weight, so it holds the teacher's own (nn::sharing_weights: nothing copied, the
+// memory of a second model saved); a student whose weights train gets its own float copy.
+template <class Policy, class Family, class B, class T>
+nn::transformer<Family, Policy, B, T> make_student(const nn::transformer<Family, masks::none, B, T>& teacher, variant kind,
+                                                   std::uint64_t seed, const masks::structure_options<Policy>& mask_options) {
+  using student_t = nn::transformer<Family, Policy, B, T>;
+  if (kind == variant::faster) return student_t(nn::sharing_weights, teacher, seed, mask_options);
+  student_t student(teacher.config(), teacher.head(), nn::for_loading_t(nn::matrix_dtype::compute), seed, mask_options);
+  nn::copy_weights(teacher, student);
+  return student;
+}
+
+// A model's weights frozen for a scope, each one's trainable flag restored after: a teacher lends
+// its weights to a Faster-VTrans student, which must not train them, and is not left frozen.
+template <class Model>
+class scoped_freeze {
+ public:
+  explicit scoped_freeze(const Model& m) {
+    for (const auto& [name, p] : m.parameters()) {
+      auto handle = p;  // the same node
+      saved_.emplace_back(handle, handle.trainable());
+      handle.set_trainable(false);
+    }
+  }
+  ~scoped_freeze() {
+    for (auto& [p, on] : saved_) p.set_trainable(on);
+  }
+  scoped_freeze(const scoped_freeze&) = delete;
+  scoped_freeze& operator=(const scoped_freeze&) = delete;
+
+ private:
+  std::vector<std::pair<typename Model::param_t, bool>> saved_;
 };
 
 // One point of the pruning trajectory (for the pictures and the probing report).
@@ -346,15 +382,13 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
   const data::data_loader loader(pruning_set, plan, collate);
   if (loader.batches_per_epoch() == 0) throw vtrans::usage_error("vtrans_prune: the pruning set is empty (data fraction " + std::to_string(o.data_fraction) + ")");
 
-  // the student: the teacher's weights under fresh masks, allocated without initialisation and
-  // every weight copied. A teacher's 16-bit layer matrices are shared by a Faster-VTrans student
-  // (they stay frozen) and widened to T for a student whose weights train.
+  // the student: the teacher's weights under fresh masks (make_student: a Faster-VTrans student
+  // holds the teacher's own, frozen while it prunes; one that trains a float copy)
   auto mask_options = masks::structure_options<Policy>::defaults();
   mask_options.apply(o.mask_settings);
-  const nn::matrix_dtype student_matrices = o.kind == variant::faster ? teacher.matrices() : nn::matrix_dtype::compute;
-  student_t student(teacher.config(), teacher.head(), nn::for_loading_t(student_matrices), o.seed, mask_options);
-  nn::copy_weights(teacher, student);
-  if (o.kind == variant::faster) student.set_trainable(false);
+  student_t student = make_student<Policy>(teacher, o.kind, o.seed, mask_options);
+  std::optional<scoped_freeze<student_t>> frozen;
+  if (o.kind == variant::faster) frozen.emplace(student);
 
   const cost_numbers<double> full = exact_cost(teacher.config(), teacher.head(), o.target.seq_len, o.target.count_embeddings);
   const double full_size = o.target.on_flops() ? full.flops : full.params;
