@@ -28,7 +28,6 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -146,8 +145,7 @@ json run_child(const child_options& c) {
   const masks::loop_settings loop = o.loop_for(masks::vib::loop_defaults());
   using student_t = nn::transformer<Family, masks::vib, B, T>;
   student_t student = prune::make_student<masks::vib>(teacher, o.kind, o.seed, masks::structure_options<masks::vib>::defaults());
-  std::optional<prune::scoped_freeze<student_t>> frozen;
-  if (o.kind == prune::variant::faster) frozen.emplace(student);
+  const prune::scoped_freeze<student_t> frozen(student, o.kind == prune::variant::faster);
   r["matrices"] = teacher.matrices() == nn::matrix_dtype::compute ? "float32" : "16-bit";
   const auto full = prune::exact_cost(cfg, teacher.head(), o.target.seq_len, o.target.count_embeddings);
   const double full_size = full.params, final_sparsity = 1.0 - prune::target_size(o.target, full) / full_size;

@@ -163,26 +163,25 @@ std::map<std::string, double> baseline_metrics(task_source& src, const std::stri
         m["spearman"] = 0;
         return m;
       }
+      const std::vector<data::example> train_set = src.read_split("train").examples;
+      std::vector<data::example> labelled;  // the split's examples that have a label
+      for (auto& ex : src.read_split(split).examples)
+        if (ex.label) labelled.push_back(std::move(ex));
       std::map<int, std::size_t> c;
-      for (const auto& ex : src.read_split("train").examples)
+      for (const auto& ex : train_set)
         if (ex.label) ++c[*ex.label];
       if (c.empty()) throw vtrans::usage_error("the majority baseline needs labelled training data");
       const int majority = std::max_element(c.begin(), c.end(), [](const auto& a, const auto& b) { return a.second < b.second; })->first;
-      std::vector<int> pred, gold;
-      for (const auto& ex : src.read_split(split).examples) {
-        if (!ex.label) continue;
-        pred.push_back(majority);
-        gold.push_back(*ex.label);
-      }
+      std::vector<int> gold;
+      for (const auto& ex : labelled) gold.push_back(*ex.label);
+      const std::vector<int> pred(gold.size(), majority);
       m["accuracy"] = train::accuracy(pred, gold);
       m["macro_f1"] = train::f1_macro(pred, gold);
       m["mcc"] = train::matthews_corrcoef(pred, gold);
       m["majority_class"] = majority;
-      std::vector<data::example> labelled;
-      for (auto& ex : src.read_split(split).examples)
-        if (ex.label) labelled.push_back(std::move(ex));
-      const int classes = std::max(c.rbegin()->first, *std::max_element(gold.begin(), gold.end())) + 1;
-      const auto bow = bag_of_words_predictions(src.read_split("train").examples, labelled, classes);
+      int classes = c.rbegin()->first + 1;
+      for (int g : gold) classes = std::max(classes, g + 1);
+      const auto bow = bag_of_words_predictions(train_set, labelled, classes);
       m["bag_of_words_accuracy"] = train::accuracy(bow, gold);
       m["bag_of_words_macro_f1"] = train::f1_macro(bow, gold);
       return m;

@@ -24,6 +24,20 @@ io::model_config tiny_bert() {
                                            {"hidden_dropout_prob", 0.0}, {"architectures", {"BertForSequenceClassification"}}});
   return c;
 }
+
+// A short run of `kind` to `budget` on tiny_bert's toy task, silent.
+prune::prune_options short_run(prune::variant kind, const std::string& budget, std::int64_t prune_steps, std::int64_t finetune_steps) {
+  prune::prune_options o;
+  o.kind = kind;
+  o.data_fraction = 1.0;
+  o.target = prune::budget::parse(budget);
+  o.target.seq_len = 11;
+  o.prune_steps = prune_steps;
+  o.finetune_steps = finetune_steps;
+  o.batch_size = 8;
+  o.progress = train::progress_style::silent;
+  return o;
+}
 }  // namespace
 
 TEST_CASE("budgets parse and reject nonsense") {
@@ -136,13 +150,7 @@ TEST_CASE_TEMPLATE("a short VTrans run and its compaction on every backend", B, 
   const auto config = tiny_bert();
   nn::transformer<nn::bert, masks::none, B, float> teacher(config, nn::head_kind::sequence_classification, 11);
   const auto train_set = toy_classification(48, 4, config.vocab_size);
-  prune::prune_options o;
-  o.target = prune::budget::parse("params=0.7");
-  o.target.seq_len = 11;
-  o.prune_steps = 12;
-  o.finetune_steps = 3;
-  o.batch_size = 8;
-  o.progress = train::progress_style::silent;
+  const prune::prune_options o = short_run(prune::variant::vtrans, "params=0.7", 12, 3);
   auto r = prune::vtrans_prune<masks::vib>(teacher, train::task_kind::sequence_classification, train_set, data::collate_options{}, o);
   CHECK(r.pruned.params <= 0.7 * r.full.params);
   CHECK(double(r.model.parameter_count()) == doctest::Approx(r.pruned.params));
@@ -173,14 +181,7 @@ TEST_CASE("a Faster-VTrans student holds its teacher's weights themselves; the t
   }
   const auto before = teacher.parameter("embeddings.word_embeddings.weight").value().to_host();
   const auto train_set = toy_classification(48, 4, config.vocab_size);
-  prune::prune_options o;
-  o.kind = prune::variant::faster;
-  o.data_fraction = 1.0;
-  o.target = prune::budget::parse("params=0.7");
-  o.target.seq_len = 11;
-  o.prune_steps = 12;
-  o.batch_size = 8;
-  o.progress = train::progress_style::silent;
+  const prune::prune_options o = short_run(prune::variant::faster, "params=0.7", 12, -1);
   const auto r = prune::vtrans_prune<masks::vib>(teacher, train::task_kind::sequence_classification, train_set, data::collate_options{}, o);
   CHECK(r.pruned.params <= 0.7 * r.full.params);
   CHECK(teacher.parameter("embeddings.word_embeddings.weight").value().to_host() == before);

@@ -28,6 +28,11 @@ inline void put_labels(nlohmann::json& j, const std::vector<std::string>& labels
   j["id2label"] = id2label;
   if (labels == std::vector<std::string>{"score"}) j["problem_type"] = "regression";
 }
+// The hidden dropout in every key the family reads it from.
+inline void put_hidden_dropout(nlohmann::json& j, const nn::family_spec& f, double dropout) {
+  for (std::string_view d : f.config.hidden_dropout)
+    if (!d.empty()) j[std::string(d)] = dropout;
+}
 }  // namespace detail
 
 inline model_config make_config(io::family family, const fresh_model& m, const std::string& source = "make_config") {
@@ -47,8 +52,7 @@ inline model_config make_config(io::family family, const fresh_model& m, const s
   const bool after_padding = f.positions == nn::position_kind::learned_after_padding;
   j[key(k.max_positions.name)] = m.max_length + (after_padding ? m.pad_token_id + 1 : 0);
   if (k.type_vocab_size.present()) j[key(k.type_vocab_size.name)] = k.fresh_type_vocab_size;
-  for (std::string_view d : k.hidden_dropout)
-    if (!d.empty()) j[key(d)] = m.dropout;
+  detail::put_hidden_dropout(j, f, m.dropout);
   if (k.attention_dropout.present() && k.attention_dropout.fallback != 0) j[key(k.attention_dropout.name)] = 0.0;
   if (!k.tie_word_embeddings) j["tie_word_embeddings"] = true;
   detail::put_labels(j, m.labels);
@@ -64,8 +68,7 @@ inline model_config for_task(const model_config& base, const std::vector<std::st
   c.architectures.clear();
   nlohmann::json j = to_json(c);
   for (const char* key : {"id2label", "label2id", "num_labels", "problem_type", "architectures"}) j.erase(key);
-  for (std::string_view d : base.spec().config.hidden_dropout)
-    if (!d.empty()) j[std::string(d)] = dropout;
+  detail::put_hidden_dropout(j, base.spec(), dropout);
   detail::put_labels(j, labels);
   return parse_config(j, source);
 }

@@ -131,12 +131,14 @@ nn::transformer<Family, Policy, B, T> make_student(const nn::transformer<Family,
   return student;
 }
 
-// A model's weights frozen for a scope, each one's trainable flag restored after: a teacher lends
-// its weights to a Faster-VTrans student, which must not train them, and is not left frozen.
+// A model's weights frozen for a scope (when `on`), each one's trainable flag restored after: a
+// teacher lends its weights to a Faster-VTrans student, which must not train them, and is not
+// left frozen.
 template <class Model>
 class scoped_freeze {
  public:
-  explicit scoped_freeze(const Model& m) {
+  scoped_freeze(const Model& m, bool on) {
+    if (!on) return;
     for (const auto& [name, p] : m.parameters()) {
       auto handle = p;  // the same node
       saved_.emplace_back(handle, handle.trainable());
@@ -387,8 +389,7 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
   auto mask_options = masks::structure_options<Policy>::defaults();
   mask_options.apply(o.mask_settings);
   student_t student = make_student<Policy>(teacher, o.kind, o.seed, mask_options);
-  std::optional<scoped_freeze<student_t>> frozen;
-  if (o.kind == variant::faster) frozen.emplace(student);
+  const scoped_freeze<student_t> frozen(student, o.kind == variant::faster);
 
   const cost_numbers<double> full = exact_cost(teacher.config(), teacher.head(), o.target.seq_len, o.target.count_embeddings);
   const double full_size = o.target.on_flops() ? full.flops : full.params;

@@ -54,8 +54,7 @@ eval_result evaluate(const Model& model, task_kind task, const data::data_loader
   const auto plan = loader.plan(0);
   for (std::size_t bi = 0; bi < plan.size(); ++bi) {
     data::batch b = loader.make_batch(plan[bi]);
-    if (task == task_kind::masked_lm) b = mask_tokens(b, opt.mlm, bi).input;
-    const auto out = model.forward(task == task_kind::masked_lm ? predict_selected(b) : to_input(b));
+    const auto out = model.forward(task_input(task, b, opt.mlm, bi));
     const index cols = out.logits.shape().cols(), rows = out.logits.shape().rows();
     // log-probabilities by the backend's kernel; argmax and NLL read them on the host
     tensor<typename Model::value_type, typename Model::backend> logp(out.logits.shape());

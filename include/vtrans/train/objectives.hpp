@@ -155,6 +155,14 @@ inline masked_batch mask_tokens(const data::batch& b, const mlm_options& opt, st
   return m;
 }
 
+// The model's input for a batch of `task`: masked LM masks it first (seeded by the stream, e.g.
+// the micro-batch number) and predicts the selected positions only; b is left as the loss reads it.
+inline nn::batch_input task_input(task_kind task, data::batch& b, const mlm_options& mlm, std::uint64_t stream) {
+  if (task != task_kind::masked_lm) return to_input(b);
+  b = mask_tokens(b, mlm, stream).input;
+  return predict_selected(b);
+}
+
 template <class T, class B>
 autodiff::var<T, B> masked_lm_loss(const nn::model_output<T, B>& out, const std::vector<std::int32_t>& labels) {
   return autodiff::cross_entropy(out.logits, labels, data::ignore_index);

@@ -72,12 +72,12 @@ class trainer {
     for (index micro = 0; micro < o_.grad_accum; ++micro) {
       const std::uint64_t stream = std::uint64_t(state_.step) * std::uint64_t(o_.grad_accum) + std::uint64_t(micro);
       data::batch b = next_batch();
-      if (o_.task == task_kind::masked_lm) b = mask_tokens(b, o_.mlm, stream).input;
+      const nn::batch_input in = task_input(o_.task, b, o_.mlm, stream);
       for (auto m : b.attention_mask) r.tokens += m;
       nn::forward_options fo;
       fo.training = o_.dropout;
       fo.dropout_seed = data::derive_seed(o_.seed ^ 0x5eedULL, stream);
-      const auto out = model_.forward(o_.task == task_kind::masked_lm ? predict_selected(b) : to_input(b), fo);
+      const auto out = model_.forward(in, fo);
       auto loss = task_loss(o_.task, out, b);
       if (o_.grad_accum > 1) loss = autodiff::scale(loss, T(1.0 / double(o_.grad_accum)));
       B::axpby(1, T(1), loss.value().data(), T(1), loss_sum_.data());  // summed where it lives
