@@ -4,9 +4,10 @@
 // every step (no teacher cache), as in the paper's loop. Run by scripts/gpu-check on the
 // random-weight checkpoints `bench_prune_step --write-checkpoint` writes; prints one JSON line.
 // A BF16 checkpoint's layer matrices stay in 16 bits (shared by a Faster student, widened for
-// each product), as `vtrans prune --dtype auto` keeps them.
+// each product, or with --half-gemm multiplied in BF16 by cublasGemmEx), as `vtrans prune --dtype
+// auto` keeps them.
 //   bench_cuda_prune_step --model DIR [--variant faster|vtrans] [--batch 32] [--seq 128]
-//                         [--steps 10] [--warmup 3] [--tf32]
+//                         [--steps 10] [--warmup 3] [--tf32] [--half-gemm]
 // step_tflops counts the model's FLOPs of a step: the teacher's forward pass, the student's, and
 // its backward pass (one forward's worth for Faster-VTrans, which needs no weight gradients; two
 // for VTrans), from the cost formula (prune/cost.hpp) at the full size.
@@ -34,7 +35,7 @@ double now() { return std::chrono::duration<double>(std::chrono::steady_clock::n
 
 int usage(const std::string& what) {
   std::fprintf(stderr, "bench_cuda_prune_step: %s\nusage: bench_cuda_prune_step --model DIR [--variant faster|vtrans] [--batch N] [--seq N] "
-                       "[--steps N] [--warmup N] [--tf32]\n", what.c_str());
+                       "[--steps N] [--warmup N] [--tf32] [--half-gemm]\n", what.c_str());
   return 2;
 }
 
@@ -55,7 +56,7 @@ int main(int argc, char** argv) {
   std::string model, variant = "faster";
   idx batch = 32, seq = 128;
   int steps = 10, warmup = 3;
-  bool tf32 = false;
+  bool tf32 = false, half_gemm = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
       else if (a == "--steps") steps = std::stoi(value());
       else if (a == "--warmup") warmup = std::stoi(value());
       else if (a == "--tf32") tf32 = true;
+      else if (a == "--half-gemm") half_gemm = true;
       else return usage("unknown option " + a);
     } catch (const std::exception& e) {
       return usage(e.what());
@@ -81,10 +83,12 @@ int main(int argc, char** argv) {
     return 77;
   }
   if (tf32) thrust_cuda::set_tf32(true);
+  if (half_gemm) thrust_cuda::set_half_gemm(true);
   cudaDeviceProp prop{};
   cuda_detail::check(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties");
 
-  nlohmann::json r{{"model", model}, {"variant", variant}, {"batch", batch}, {"seq", seq}, {"gpu", prop.name}, {"tf32", thrust_cuda::tf32()}};
+  nlohmann::json r{{"model", model}, {"variant", variant}, {"batch", batch}, {"seq", seq}, {"gpu", prop.name}, {"tf32", thrust_cuda::tf32()},
+                 {"half_gemm", thrust_cuda::half_gemm()}};
   try {
     double t = now();
     nn::load_options lo;

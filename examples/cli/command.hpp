@@ -40,10 +40,10 @@ inline bool parse_options(int argc, char** argv, const boost::program_options::o
   return true;
 }
 
-// --device and --tf32 of the commands that run a model (device.hpp).
+// --device, --tf32 and --half-gemm of the commands that run a model (device.hpp).
 inline void add_device_options(boost::program_options::options_description& opts, device_args& d) {
   opts.add_options()("device", boost::program_options::value(&d.name)->default_value(d.name), device_help)(
-      "tf32", boost::program_options::bool_switch(&d.tf32), tf32_help);
+      "tf32", boost::program_options::bool_switch(&d.tf32), tf32_help)("half-gemm", boost::program_options::bool_switch(&d.half_gemm), half_gemm_help);
 }
 
 }  // namespace vtrans::cli

@@ -8,7 +8,7 @@ namespace vtrans::cli {
 device_kind choose_device(const device_args& d) {
   const device_kind k = parse_device(d);
   if (k == device_kind::cuda) {
-    const std::string gpu = open_cuda_device(d.tf32);  // throws before anything is printed
+    const std::string gpu = open_cuda_device(d);  // throws before anything is printed
     std::cerr << "device: " << gpu << "\n";
   }
   return k;

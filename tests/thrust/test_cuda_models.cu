@@ -1,7 +1,9 @@
 // The model, mask and pruning templates (nn/, masks/, prune/, train/) on vtrans::cuda, compiled
 // by nvcc: every golden checkpoint's logits and hidden states against the independent reference
-// (tests/data/models), and short Faster-VTrans and VTrans runs on the GPU that must meet their
-// budget, stay finite, and read nothing from the device once warm. Compiling this file
+// (tests/data/models), BF16 layer matrices multiplied in BF16 (--half-gemm) against the same
+// matrices widened, and short Faster-VTrans and VTrans runs on the GPU (Faster-VTrans also on BF16
+// matrices in BF16 products) that must meet their budget, stay finite, and read nothing from the
+// device once warm. Compiling this file
 // is the proof that nothing in those folders needs a concrete host backend; running it needs a GPU
 // (exit code 77, skipped, without one). No doctest, no xtensor.
 #include <cmath>
@@ -46,23 +48,30 @@ std::vector<std::int32_t> read_ints(const std::string& path, idx& rows) {
   return out;
 }
 
-double worst_scaled_error(const std::vector<float>& got, const io::npy_array<float>& want) {
-  if (got.size() != want.data.size()) return INFINITY;
+double worst_scaled_error(const std::vector<float>& got, const std::vector<float>& want) {
+  if (got.size() != want.size()) return INFINITY;
   double worst = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(double(got[i]) - want.data[i]) / (1.0 + std::abs(want.data[i])));
+  for (std::size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(double(got[i]) - want[i]) / (1.0 + std::abs(want[i])));
   return worst;
+}
+
+double worst_scaled_error(const std::vector<float>& got, const io::npy_array<float>& want) { return worst_scaled_error(got, want.data); }
+
+nn::batch_input golden_input(const std::string& dir) {
+  nn::batch_input in;
+  in.ids = read_ints(dir + "/input_ids.txt", in.batch);
+  in.seq = in.batch ? idx(in.ids.size()) / in.batch : 0;
+  idx rows = 0;
+  in.attention_mask = read_ints(dir + "/attention_mask.txt", rows);
+  if (std::ifstream(dir + "/token_type_ids.txt")) in.token_type_ids = read_ints(dir + "/token_type_ids.txt", rows);
+  return in;
 }
 
 void golden(const std::string& name) {
   const std::string dir = vtrans_test::models_dir() + name;
   nn::with_family(io::load_config(dir).family, [&](auto family) {
     const auto model = nn::load_pretrained<decltype(family), gpu, float>(dir);
-    nn::batch_input in;
-    in.ids = read_ints(dir + "/input_ids.txt", in.batch);
-    in.seq = in.batch ? idx(in.ids.size()) / in.batch : 0;
-    idx rows = 0;
-    in.attention_mask = read_ints(dir + "/attention_mask.txt", rows);
-    if (std::ifstream(dir + "/token_type_ids.txt")) in.token_type_ids = read_ints(dir + "/token_type_ids.txt", rows);
+    const nn::batch_input in = golden_input(dir);
     autodiff::no_record guard;
     const auto out = model.forward(in);
     const double logits = worst_scaled_error(out.logits.value().to_host(), io::read_npy<float>(dir + "/expected.npy"));
@@ -73,8 +82,35 @@ void golden(const std::string& name) {
   });
 }
 
-void short_prune(prune::variant v) {
-  const auto teacher = nn::load_pretrained<nn::bert, gpu, float>(vtrans_test::models_dir() + "bert-cls");
+// The layer matrices rounded to BF16 on loading, multiplied widened to float and then in BF16
+// (cublasGemmEx, activations rounded to BF16, float accumulation): the logits move by the
+// activations' rounding, and only by that.
+void half_products(const std::string& name) {
+  const std::string dir = vtrans_test::models_dir() + name;
+  nn::load_options o;
+  o.matrices = nn::matrix_dtype::bf16;
+  nn::with_family(io::load_config(dir).family, [&](auto family) {
+    const auto model = nn::load_pretrained<decltype(family), gpu, float>(dir, o);
+    const nn::batch_input in = golden_input(dir);
+    autodiff::no_record guard;
+    thrust_cuda::set_half_gemm(false);
+    const auto widened = model.forward(in).logits.value().to_host();
+    thrust_cuda::set_half_gemm(true);
+    const auto half = model.forward(in).logits.value().to_host();
+    thrust_cuda::set_half_gemm(false);
+    const double d = worst_scaled_error(half, widened);
+    std::printf("bf16 products %-15s logits against the widened bf16 matrices: scaled difference %.2e\n", name.c_str(), d);
+    check(d > 0, name + ": --half-gemm did not change the products (the 16-bit path did not run)");
+    check(d <= 0.05, name + ": BF16 products differ from the widened ones by more than the activations' rounding");
+    return 0;
+  });
+}
+
+void short_prune(prune::variant v, bool half = false) {
+  nn::load_options lo;
+  if (half) lo.matrices = nn::matrix_dtype::bf16;
+  thrust_cuda::set_half_gemm(half);
+  const auto teacher = nn::load_pretrained<nn::bert, gpu, float>(vtrans_test::models_dir() + "bert-cls", lo);
   const auto task = vtrans_test::toy_classification(64, 11, teacher.config().vocab_size);
   prune::prune_options o;
   o.kind = v;
@@ -97,8 +133,9 @@ void short_prune(prune::variant v) {
   };
   const auto r = prune::vtrans_prune<masks::vib>(teacher, train::task_kind::sequence_classification, task, data::collate_options{}, o);
   const double uploads = double(end.uploads - warm.uploads) / 8, downloads = double(end.downloads - warm.downloads) / 8;
-  std::printf("%s prune: %lld steps, final expected sparsity %.3f, %.0f of %.0f parameters kept, per warm step %.1f uploads (the batch), %.1f downloads\n",
-              prune::variant_name(v), (long long)r.pruning_steps, r.final_expected_sparsity, r.pruned.params, r.full.params, uploads, downloads);
+  thrust_cuda::set_half_gemm(false);
+  std::printf("%s%s prune: %lld steps, final expected sparsity %.3f, %.0f of %.0f parameters kept, per warm step %.1f uploads (the batch), %.1f downloads\n",
+              prune::variant_name(v), half ? " (bf16 matrices, bf16 products)" : "", (long long)r.pruning_steps, r.final_expected_sparsity, r.pruned.params, r.full.params, uploads, downloads);
   check(downloads == 0, std::string(prune::variant_name(v)) + ": a warm pruning step reads from the device");
   check(r.pruned.params <= 0.7 * r.full.params + 1, std::string(prune::variant_name(v)) + ": the pruned model exceeds its budget");
   bool finite = true;
@@ -116,6 +153,8 @@ int main() {
     for (const auto& name : vtrans_test::golden_models()) golden(name);
     short_prune(prune::variant::faster);
     short_prune(prune::variant::vtrans);
+    for (const auto& name : vtrans_test::golden_models()) half_products(name);
+    short_prune(prune::variant::faster, true);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "FAILED with an exception: %s\n", e.what());
     return 1;

@@ -32,7 +32,7 @@ int oldest_compiled_architecture() {
 }
 }  // namespace
 
-std::string open_cuda_device(bool tf32) {
+std::string open_cuda_device(const device_args& d) {
   int count = 0;
   const cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess) {
@@ -48,10 +48,12 @@ std::string open_cuda_device(bool tf32) {
     throw error("--device cuda: " + std::string(p.name) + " has compute capability " + std::to_string(p.major) + "." + std::to_string(p.minor) +
                 ", but this program was compiled for " + VTRANS_CUDA_ARCHITECTURES + " and newer; configure again with -DCMAKE_CUDA_ARCHITECTURES=" +
                 std::to_string(have));
-  if (tf32) thrust_cuda::set_tf32(true);  // else VTRANS_CUDA_TF32 decides, off unless set
+  if (d.tf32) thrust_cuda::set_tf32(true);  // else VTRANS_CUDA_TF32 decides, off unless set
+  if (d.half_gemm) thrust_cuda::set_half_gemm(true);  // else VTRANS_CUDA_HALF_GEMM decides
   std::ostringstream s;
   s.precision(1);
-  s << std::fixed << p.name << ", compute " << p.major << "." << p.minor << ", " << double(p.totalGlobalMem) / double(1ull << 30) << " GiB" << (thrust_cuda::tf32() ? ", TF32 on" : "");
+  s << std::fixed << p.name << ", compute " << p.major << "." << p.minor << ", " << double(p.totalGlobalMem) / double(1ull << 30) << " GiB" << (thrust_cuda::tf32() ? ", TF32 on" : "")
+    << (thrust_cuda::half_gemm() ? ", 16-bit products" : "");
   return s.str();
 }
 

@@ -17,7 +17,7 @@ namespace {
 }
 }  // namespace
 
-std::string open_cuda_device(bool) { refuse(); }
+std::string open_cuda_device(const device_args&) { refuse(); }
 std::map<std::string, double> evaluate_prepared_on_cuda(prepared_split, const std::string&, long, bool, nn::matrix_dtype) { refuse(); }
 logits_output logits_on_cuda(const std::string&, const nn::load_options&, const nn::batch_input&) { refuse(); }
 prune::attention_probe probe_on_cuda(const std::string&, const std::vector<nn::batch_input>&, const std::vector<std::int32_t>&,

@@ -2,6 +2,7 @@
 // Matrix products: linear (Y = X W^T + b, W stored [out, in] like torch.nn.Linear; W a trained
 // param or a frozen 16-bit weight), matmul and batched matmul with optional transposes.
 #include <algorithm>
+#include <type_traits>
 
 #include "vtrans/autodiff/frozen.hpp"
 #include "vtrans/autodiff/ops_elementwise.hpp"
@@ -89,11 +90,26 @@ void for_each_widened_panel(const tensor<H, B>& w, F f) {
     f(o0, n, static_cast<const T*>(scratch.data()));
   }
 }
+
+// Whether backend B may multiply a frozen 16-bit matrix in its own type (B::gemm16: the CUDA
+// system, when switched on); other backends always widen.
+template <class B, class T, class H, class = void>
+struct has_gemm16 : std::false_type {};
+template <class B, class T, class H>
+struct has_gemm16<B, T, H, std::void_t<decltype(B::template gemm16<T, H>(false, false, index{}, index{}, index{}, (const T*)nullptr, index{},
+                                                                          (const H*)nullptr, index{}, T{}, (T*)nullptr, index{}))>>
+    : std::true_type {};
+template <class T, class B, class H>
+bool gemm16(bool ta, bool tb, index m, index n, index k, const T* a, index lda, const H* b, index ldb, T beta, T* c, index ldc) {
+  if constexpr (has_gemm16<B, T, H>::value) return B::gemm16(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+  else return false;
+}
 }  // namespace detail
 
 // x [..., in] times a frozen 16-bit weight [out, in] (+ bias [out]) -> [..., out], computed in T.
 // The weight is widened panel by panel for the forward product and again for dx in the backward
-// pass; no gradient reaches it and no widened copy outlives the op.
+// pass (or, where the backend multiplies 16-bit operands and is told to, x and dy are rounded to
+// the weight's type instead); no gradient reaches it and no widened copy outlives the op.
 template <class T, class B, class H>
 var<T, B> linear(const var<T, B>& x, const frozen<H, B>& weight, const var<T, B>& bias = {}) {
   const index in = x.shape().cols(), rows = x.shape().rows();
@@ -102,16 +118,19 @@ var<T, B> linear(const var<T, B>& x, const frozen<H, B>& weight, const var<T, B>
   const T beta = detail::start_from_bias(bias, rows, out_features, y.data());
   const T* xv = x.value().data();
   T* yv = y.data();
-  detail::for_each_widened_panel<T>(weight.value(), [&](index o0, index n, const T* w) {
-    B::gemm(false, true, rows, n, in, T(1), xv, in, w, in, beta, yv + o0, out_features);
-  });
+  const H* wv = weight.value().data();
+  if (!detail::gemm16<T, B>(false, true, rows, out_features, in, xv, in, wv, in, beta, yv, out_features))
+    detail::for_each_widened_panel<T>(weight.value(), [&](index o0, index n, const T* w) {
+      B::gemm(false, true, rows, n, in, T(1), xv, in, w, in, beta, yv + o0, out_features);
+    });
   return record(std::move(y), {&x, &bias}, [gx = x.grad_handle(), gb = bias.grad_handle(), weight, rows, in, out_features](const tensor<T, B>& g) {
     if (gx.requires_grad()) {
       T beta;
       T* dx = detail::grad_for_product(gx, out_features, beta);
-      detail::for_each_widened_panel<T>(weight.value(), [&](index o0, index n, const T* w) {
-        B::gemm(false, false, rows, in, n, T(1), g.data() + o0, out_features, w, in, o0 == 0 ? beta : T(1), dx, in);
-      });
+      if (!detail::gemm16<T, B>(false, false, rows, in, out_features, g.data(), out_features, weight.value().data(), in, beta, dx, in))
+        detail::for_each_widened_panel<T>(weight.value(), [&](index o0, index n, const T* w) {
+          B::gemm(false, false, rows, in, n, T(1), g.data() + o0, out_features, w, in, o0 == 0 ? beta : T(1), dx, in);
+        });
     }
     detail::bias_backward(gb, g, rows, out_features);
   });

@@ -20,6 +20,9 @@ struct rms_norm {};               // rows, cols, x, gamma, eps, y, rstd
 struct norm_backward_dx {};       // rows, cols, x, gamma, mean (null: RMS norm), rstd, dy, dx
 struct attention_softmax {};      // attention_dims, key_mask, probs (masks and softmax in place)
 struct attention_scores_grad {};  // attention_dims, probs, dp (dS in place over dp)
+// ta, tb, m, n, k, a (float), lda, b (a frozen 16-bit matrix), ldb, beta, c, ldc; returns whether
+// it ran (a system may decline, and the caller widens b instead)
+struct gemm16 {};
 
 template <class System, class Hook, class Args, class = void>
 struct has : std::false_type {};

@@ -425,6 +425,15 @@ struct thrust_backend {
   // y = T(x) for a 16-bit storage type (half.hpp)
   template <class H, class T>
   static void widen(index n, const H* x, T* y) { launch(n, thrust_kernels::widen_f<H, T>{x, y}); }
+  // c = op(a) op(b) + beta c with b a frozen 16-bit matrix, multiplied in 16 bits when the system
+  // offers it and has it switched on (hooks::gemm16); false: nothing ran, the caller widens b.
+  template <class T, class H>
+  static bool gemm16(bool ta, bool tb, index m, index n, index k, const T* a, index lda, const H* b, index ldb, T beta, T* c, index ldc) {
+    if constexpr (hooks::offered<System, hooks::gemm16, bool, bool, index, index, index, const T*, index, const H*, index, T, T*, index>)
+      return System::run(hooks::gemm16{}, ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+    else
+      return false;
+  }
   template <class T>
   static void copy_2d(index rows, index cols, const T* x, index ldx, T* y, index ldy, T beta) {
     if (cols > 0) launch(rows * cols, thrust_kernels::copy_2d_f<T>{cols, x, ldx, y, ldy, beta});

@@ -3,7 +3,7 @@
 // double through warp shuffles, the formulas of tensor/kernels/ spread over a block. Offered as
 // hooks by thrust_cuda (system.hpp) where one thread per row (the generic thrust path) leaves the
 // GPU idle: softmax, log-softmax, the attention mask + softmax, their backward passes, layer/RMS
-// norm and its input gradient.
+// norm and its input gradient; and the rounding of a float operand to 16 bits for a 16-bit GEMM.
 #if !defined(__CUDACC__)
 #error "vtrans/tensor/cuda/kernels.cuh is for nvcc translation units (.cu files)"
 #endif
@@ -13,6 +13,7 @@
 #include <cuda_runtime.h>
 
 #include "vtrans/tensor/cuda/runtime.hpp"
+#include "vtrans/tensor/half.hpp"
 #include "vtrans/tensor/kernel_args.hpp"
 #include "vtrans/tensor/kernels/attention.hpp"
 #include "vtrans/tensor/shape.hpp"
@@ -184,6 +185,14 @@ __global__ void norm_backward_dx_kernel(index rows, index cols, const T* __restr
   }
 }
 
+// y [rows x cols] (dense) = H(x [rows x cols], leading dimension ldx), rounded to nearest even
+template <class H>
+__global__ void narrow_2d_kernel(index rows, index cols, const float* __restrict__ x, index ldx, H* __restrict__ y) {
+  const index n = rows * cols;
+  for (index i = index(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += index(gridDim.x) * blockDim.x)
+    y[i] = H::from_float(x[(i / cols) * ldx + i % cols]);
+}
+
 // ---- host launchers (default stream) ------------------------------------------------------------
 template <class T>
 void softmax(index rows, index cols, const T* x, T* y, bool log) {
@@ -215,6 +224,15 @@ void norm_backward_dx(index rows, index cols, const T* x, const T* gamma, const 
   if (rows <= 0 || cols <= 0) return;
   norm_backward_dx_kernel<T><<<row_grid(rows), row_threads>>>(rows, cols, x, gamma, mean, rstd, dy, dx);
   check_launch("norm backward kernel");
+}
+
+template <class H>
+void narrow_2d(index rows, index cols, const float* x, index ldx, H* y) {
+  const index n = rows * cols;
+  if (n <= 0) return;
+  const index blocks = (n + row_threads - 1) / row_threads;
+  narrow_2d_kernel<H><<<unsigned(blocks < 65535 * 32 ? blocks : 65535 * 32), row_threads>>>(rows, cols, x, ldx, y);
+  check_launch("narrow to 16 bits kernel");
 }
 
 }  // namespace vtrans::cuda_detail

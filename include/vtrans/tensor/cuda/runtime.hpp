@@ -75,6 +75,17 @@ inline bool& tf32_flag() {
   return on;
 }
 
+// ---- 16-bit products: off by default (frozen 16-bit weights widened to float for each product) ---
+// On, a frozen BF16/F16 weight multiplies activations rounded to its type on tensor cores, with
+// float accumulation (cublasGemmEx takes both operands in one type).
+inline bool& half_gemm_flag() {
+  static bool on = [] {
+    const char* env = std::getenv("VTRANS_CUDA_HALF_GEMM");
+    return env && env[0] == '1';
+  }();
+  return on;
+}
+
 // ---- caching allocator ---------------------------------------------------------------------------
 // cudaMalloc and cudaFree synchronise the device and cost microseconds to milliseconds, and every
 // op allocates its outputs; freed blocks are kept by (rounded) size and reused. All kernels run on
@@ -203,6 +214,18 @@ void gemm(bool ta, bool tb, index m, index n, index k, T alpha, const T* a, inde
                      to_int(m, "gemm"), to_int(k, "gemm"), &alpha, b, ct::data, to_int(ldb, "gemm"), a, ct::data,
                      to_int(lda, "gemm"), &beta, c, ct::data, to_int(ldc, "gemm"), ct::compute(), CUBLAS_GEMM_DEFAULT),
         "cublasGemmEx");
+}
+// C (float) = op(A) op(B) + beta C with A and B in a 16-bit type H (bf16: CUDA_R_16BF, f16:
+// CUDA_R_16F), accumulated in float.
+template <class H>
+void gemm16(bool ta, bool tb, index m, index n, index k, const H* a, index lda, const H* b, index ldb, float beta, float* c,
+            index ldc, cudaDataType_t h_type) {
+  if (m == 0 || n == 0) return;
+  const float alpha = 1.0f;
+  check(cublasGemmEx(cublas(), tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, to_int(n, "gemm16"),
+                     to_int(m, "gemm16"), to_int(k, "gemm16"), &alpha, b, h_type, to_int(ldb, "gemm16"), a, h_type,
+                     to_int(lda, "gemm16"), &beta, c, CUDA_R_32F, to_int(ldc, "gemm16"), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+        "cublasGemmEx (16-bit operands)");
 }
 template <class T>
 void gemm_batched(bool ta, bool tb, index m, index n, index k, T alpha, const T* a, index lda, index sa, const T* b,

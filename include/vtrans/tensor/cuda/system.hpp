@@ -9,12 +9,14 @@
 #error "vtrans/tensor/cuda/system.hpp is for nvcc translation units (.cu files)"
 #endif
 #include <cstdint>
+#include <type_traits>
 
 #include <thrust/device_vector.h>
 #include <thrust/system/cuda/execution_policy.h>
 
 #include "vtrans/tensor/cuda/kernels.cuh"
 #include "vtrans/tensor/cuda/runtime.hpp"
+#include "vtrans/tensor/half.hpp"
 #include "vtrans/tensor/kernel_args.hpp"
 #include "vtrans/tensor/system_hooks.hpp"
 
@@ -27,6 +29,8 @@ struct thrust_cuda {
   static auto policy() { return thrust::cuda::par_nosync; }
   static void set_tf32(bool on) { cuda_detail::tf32_flag() = on; }
   static bool tf32() { return cuda_detail::tf32_flag(); }
+  static void set_half_gemm(bool on) { cuda_detail::half_gemm_flag() = on; }
+  static bool half_gemm() { return cuda_detail::half_gemm_flag(); }
 
   template <class T>
   static void upload(const T* host, index n, T* dst) {
@@ -78,6 +82,22 @@ struct thrust_cuda {
   template <class T>
   static void run(hooks::attention_softmax, const attention_dims& d, const std::int32_t* key_mask, T* probs) {
     cuda_detail::attention_softmax(d, key_mask, probs);
+  }
+  // A frozen 16-bit weight's product in its own type, when half_gemm() is on: the float operand
+  // a (op(a) is [m x k]) rounded to H into a pooled block, then cublasGemmEx with float
+  // accumulation; off: declined, and the caller widens the weight.
+  template <class H>
+  static bool run(hooks::gemm16, bool ta, bool tb, index m, index n, index k, const float* a, index lda, const H* b, index ldb,
+                  float beta, float* c, index ldc) {
+    if (!half_gemm() || m == 0 || n == 0) return half_gemm();
+    const index rows = ta ? k : m, cols = ta ? m : k;
+    auto& pool = cuda_detail::block_pool::instance();
+    const std::size_t bytes = sizeof(H) * std::size_t(rows * cols);
+    H* a16 = static_cast<H*>(pool.get(bytes));
+    cuda_detail::narrow_2d(rows, cols, a, lda, a16);
+    cuda_detail::gemm16(ta, tb, m, n, k, a16, cols, b, ldb, beta, c, ldc, std::is_same_v<H, bf16> ? CUDA_R_16BF : CUDA_R_16F);
+    pool.put(a16, bytes);  // reused only by later work on the same stream
+    return true;
   }
   template <class T>
   static void run(hooks::attention_scores_grad, const attention_dims& d, const T* probs, T* dp) {
