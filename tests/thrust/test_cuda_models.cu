@@ -82,6 +82,12 @@ void golden(const std::string& name) {
   });
 }
 
+// The frozen-matrix products reach the CUDA system's 16-bit GEMM (checked where it compiles; the
+// run below shows that it changes the result when switched on).
+static_assert(autodiff::detail::has_gemm16<gpu, float, bf16>::value && autodiff::detail::has_gemm16<gpu, float, f16>::value);
+static_assert(hooks::offered<thrust_cuda, hooks::gemm16, bool, bool, idx, idx, idx, const float*, idx, const bf16*, idx, float, float*, idx>);
+static_assert(!hooks::offered<thrust_cuda, hooks::gemm16, bool, bool, idx, idx, idx, const double*, idx, const bf16*, idx, double, double*, idx>);
+
 // The layer matrices rounded to BF16 on loading, multiplied widened to float and then in BF16
 // (cublasGemmEx, activations rounded to BF16, float accumulation): the logits move by the
 // activations' rounding, and only by that.

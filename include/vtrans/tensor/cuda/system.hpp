@@ -95,7 +95,7 @@ struct thrust_cuda {
     const std::size_t bytes = sizeof(H) * std::size_t(rows * cols);
     H* a16 = static_cast<H*>(pool.get(bytes));
     cuda_detail::narrow_2d(rows, cols, a, lda, a16);
-    cuda_detail::gemm16(ta, tb, m, n, k, a16, cols, b, ldb, beta, c, ldc, std::is_same_v<H, bf16> ? CUDA_R_16BF : CUDA_R_16F);
+    cuda_detail::gemm16(ta, tb, m, n, k, a16, cols > 0 ? cols : 1, b, ldb, beta, c, ldc, std::is_same_v<H, bf16> ? CUDA_R_16BF : CUDA_R_16F);
     pool.put(a16, bytes);  // reused only by later work on the same stream
     return true;
   }
