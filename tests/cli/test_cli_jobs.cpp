@@ -180,6 +180,8 @@ TEST_CASE("--device: names are checked, and a build without CUDA refuses cuda wi
   CHECK(cli::parse_device({"cuda", true}) == cli::device_kind::cuda);
   CHECK_THROWS_WITH_AS(cli::parse_device({"gpu", false}), "--device must be cpu or cuda, not \"gpu\"", usage_error);
   CHECK_THROWS_WITH_AS(cli::parse_device({"cpu", true}), "--tf32 applies to --device cuda only", usage_error);
+  CHECK(cli::parse_device({"cuda", false, true}) == cli::device_kind::cuda);
+  CHECK_THROWS_WITH_AS(cli::parse_device({"cpu", false, true}), "--half-gemm applies to --device cuda only", usage_error);
   // this test links cuda/no_cuda.cpp, the CUDA side of a program built without nvcc
   CHECK_THROWS_WITH_AS(cli::choose_device({"cuda", false}),
                        doctest::Contains("this vtrans was built without CUDA (nvcc was not found when it was configured)"), usage_error);
