@@ -2,9 +2,11 @@
 // element-wise kernels) against thrust_backend<thrust_cpp> computed on the host from the same
 // inputs (which test_thrust_cross ties to cpu), in float and double; plus the error paths.
 // Compiled by nvcc: no xtensor, no doctest. Exit code 77 (skipped) when no GPU can be used.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "thrust/kernel_checks.hpp"
 #include "vtrans/tensor/backend.hpp"
@@ -59,6 +61,42 @@ int main() {
       return kc::outputs{kc::widen(c.host())};
     }, false, 200.0);
     vtrans::thrust_cuda::set_tf32(false);
+
+    // Small uploads are queued from pinned slots (cuda_detail::upload_ring) without a host wait:
+    // the host buffer may change right after the call, the ring wraps around several times, a
+    // kernel queued between two uploads into one buffer sees the first, and a large upload takes
+    // the synchronous path; every value arrives.
+    {
+      using gpu = vtrans::cuda;
+      const std::size_t n = 1000, rounds = 3 * vtrans::cuda_detail::upload_ring::count;
+      std::vector<float> host(n);
+      std::vector<gpu::storage<float>> x, y;
+      for (std::size_t r = 0; r < rounds; ++r) {
+        for (std::size_t i = 0; i < n; ++i) host[i] = float(r * n + i);
+        x.push_back(gpu::allocate<float>(idx(n)));
+        y.push_back(gpu::allocate<float>(idx(n)));
+        gpu::upload(host.data(), idx(n), gpu::data(x.back()));
+        std::fill(host.begin(), host.end(), -1.0f);  // the queued copy must not read this
+        gpu::axpby(idx(n), 2.0f, gpu::data(x.back()), 0.0f, gpu::data(y.back()));
+        for (std::size_t i = 0; i < n; ++i) host[i] = -float(r * n + i);
+        gpu::upload(host.data(), idx(n), gpu::data(x.back()));  // after the kernel has read the first
+      }
+      std::vector<float> big(std::size_t(1) << 20);
+      for (std::size_t i = 0; i < big.size(); ++i) big[i] = float(i % 4099);
+      auto big_dev = gpu::allocate<float>(idx(big.size()));
+      gpu::upload(big.data(), idx(big.size()), gpu::data(big_dev));
+      bool ok = true;
+      std::vector<float> got(n);
+      for (std::size_t r = 0; r < rounds; ++r) {
+        gpu::download(gpu::data(y[r]), idx(n), got.data());
+        for (std::size_t i = 0; i < n; ++i) ok = ok && got[i] == 2.0f * float(r * n + i);
+        gpu::download(gpu::data(x[r]), idx(n), got.data());
+        for (std::size_t i = 0; i < n; ++i) ok = ok && got[i] == -float(r * n + i);
+      }
+      std::vector<float> big_back(big.size());
+      gpu::download(gpu::data(big_dev), idx(big.size()), big_back.data());
+      check(ok && big_back == big, "queued uploads: every value arrives, in order with the kernels");
+    }
 
     // Failures surface as vtrans::cuda_error naming the call.
     auto expect_error = [&](const char* what, auto&& f) {

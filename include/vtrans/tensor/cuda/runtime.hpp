@@ -5,8 +5,10 @@
 #if !defined(__CUDACC__)
 #error "vtrans/tensor/cuda/runtime.hpp is for nvcc translation units (.cu files)"
 #endif
+#include <array>
 #include <cstddef>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <new>
@@ -85,6 +87,56 @@ inline bool& half_gemm_flag() {
   }();
   return on;
 }
+
+// ---- uploads without a host wait ----------------------------------------------------------------
+// cudaMemcpy from pageable memory returns only once the copy is done, after every kernel queued
+// before it: in the middle of a step (a batch's pooled rows, labels, distilled rows) the host
+// would wait for the GPU to drain. Small uploads go through a ring of pinned slots instead: the
+// host copies into a slot and queues cudaMemcpyAsync on the default stream, in order with the
+// kernels; a slot is refilled only after the event recorded behind its last copy has passed,
+// so the host waits only when `count` uploads are still queued.
+class upload_ring {
+ public:
+  static constexpr std::size_t slot_bytes = std::size_t(256) << 10, count = 32;  // 8 MiB pinned
+  static upload_ring& instance() {
+    static upload_ring* ring = new upload_ring;  // never destroyed, like the block pool
+    return *ring;
+  }
+  // Queues the copy and returns true; false (nothing done) when it does not fit in a slot.
+  bool upload(void* dst, const void* host, std::size_t bytes) {
+    if (bytes > slot_bytes) return false;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!base_) create();
+    slot& s = slots_[next_];
+    next_ = (next_ + 1) % count;
+    if (s.queued) check(cudaEventSynchronize(s.done), "upload: waiting for a staging slot");
+    std::memcpy(s.host, host, bytes);
+    check(cudaMemcpyAsync(dst, s.host, bytes, cudaMemcpyHostToDevice, 0), "upload (cudaMemcpyAsync)");
+    check(cudaEventRecord(s.done, 0), "upload: cudaEventRecord");
+    s.queued = true;
+    return true;
+  }
+
+ private:
+  struct slot {
+    char* host = nullptr;
+    cudaEvent_t done = nullptr;
+    bool queued = false;
+  };
+  void create() {
+    void* p = nullptr;
+    check(cudaMallocHost(&p, slot_bytes * count), "cudaMallocHost (upload staging)");
+    base_ = static_cast<char*>(p);
+    for (std::size_t i = 0; i < count; ++i) {
+      slots_[i].host = base_ + i * slot_bytes;
+      check(cudaEventCreateWithFlags(&slots_[i].done, cudaEventDisableTiming), "cudaEventCreateWithFlags");
+    }
+  }
+  std::mutex mutex_;
+  char* base_ = nullptr;
+  std::array<slot, count> slots_{};
+  std::size_t next_ = 0;
+};
 
 // ---- caching allocator ---------------------------------------------------------------------------
 // cudaMalloc and cudaFree synchronise the device and cost microseconds to milliseconds, and every

@@ -1,8 +1,10 @@
 #pragma once
 // thrust_cuda, the CUDA system of thrust_backend (vtrans::cuda), for nvcc translation units only:
 // device memory from cudaMalloc (cached, never managed memory), kernels on the default stream
-// without a synchronisation after each one, cuBLAS GEMMs with float accumulation (TF32 off unless
-// thrust_cuda::set_tf32(true) or VTRANS_CUDA_TF32=1), and the fused row kernels of kernels.cuh
+// without a synchronisation after each one, small uploads queued on that stream from pinned
+// memory (no host wait), cuBLAS GEMMs with float accumulation (TF32 off unless
+// thrust_cuda::set_tf32(true) or VTRANS_CUDA_TF32=1; 16-bit operands for frozen 16-bit matrices
+// with set_half_gemm(true) or VTRANS_CUDA_HALF_GEMM=1), and the fused row kernels of kernels.cuh
 // (one thread block per row) offered as hooks (tensor/system_hooks.hpp) for the row ops where one
 // thread per row would leave the GPU idle.
 #if !defined(__CUDACC__)
@@ -34,7 +36,9 @@ struct thrust_cuda {
 
   template <class T>
   static void upload(const T* host, index n, T* dst) {
-    cuda_detail::check(cudaMemcpy(dst, host, sizeof(T) * std::size_t(n), cudaMemcpyHostToDevice), "upload");
+    const std::size_t bytes = sizeof(T) * std::size_t(n);
+    if (cuda_detail::upload_ring::instance().upload(dst, host, bytes)) return;  // small: queued, no host wait
+    cuda_detail::check(cudaMemcpy(dst, host, bytes, cudaMemcpyHostToDevice), "upload");
   }
   template <class T>
   static void download(const T* src, index n, T* host) {
