@@ -68,23 +68,22 @@ inline bool device_available() {
   return count > 0;
 }
 
-// ---- TF32 switch: off by default (float GEMMs in full float precision) -----------------------
+// ---- precision switches, both off by default -------------------------------------------------
+// A switch set from the environment variable `name` ("1": on) on first use, then by its setter.
+inline bool env_switch(const char* name) {
+  const char* env = std::getenv(name);
+  return env && env[0] == '1';
+}
+// TF32 off: float GEMMs in full float precision.
 inline bool& tf32_flag() {
-  static bool on = [] {
-    const char* env = std::getenv("VTRANS_CUDA_TF32");
-    return env && env[0] == '1';
-  }();
+  static bool on = env_switch("VTRANS_CUDA_TF32");
   return on;
 }
-
-// ---- 16-bit products: off by default (frozen 16-bit weights widened to float for each product) ---
-// On, a frozen BF16/F16 weight multiplies activations rounded to its type on tensor cores, with
-// float accumulation (cublasGemmEx takes both operands in one type).
+// 16-bit products off: frozen 16-bit weights widened to float for each product. On, a frozen
+// BF16/F16 weight multiplies activations rounded to its type on tensor cores, with float
+// accumulation (cublasGemmEx takes both operands in one type).
 inline bool& half_gemm_flag() {
-  static bool on = [] {
-    const char* env = std::getenv("VTRANS_CUDA_HALF_GEMM");
-    return env && env[0] == '1';
-  }();
+  static bool on = env_switch("VTRANS_CUDA_HALF_GEMM");
   return on;
 }
 

@@ -93,7 +93,8 @@ struct thrust_cuda {
   template <class H>
   static bool run(hooks::gemm16, bool ta, bool tb, index m, index n, index k, const float* a, index lda, const H* b, index ldb,
                   float beta, float* c, index ldc) {
-    if (!half_gemm() || m == 0 || n == 0) return half_gemm();
+    if (!half_gemm()) return false;
+    if (m == 0 || n == 0) return true;
     const index rows = ta ? k : m, cols = ta ? m : k;
     auto& pool = cuda_detail::block_pool::instance();
     const std::size_t bytes = sizeof(H) * std::size_t(rows * cols);
