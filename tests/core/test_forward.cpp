@@ -310,4 +310,12 @@ TEST_CASE_TEMPLATE("keep_highest drops the lowest scores in stable-sort order, t
       INFO("n " << n << " kept " << kept);
       CHECK(y.to_host() == want);
     }
+  // a NaN score (a diverged mask), which no sort orders: every backend applies the per-unit rule
+  const std::vector<double> score{0.5, std::nan(""), -1.0, 0.5, 2.0};
+  const auto s = tensor<double, B>::from_host(shape{5}, score), k = tensor<double, B>::from_host(shape{1}, {2.0});
+  tensor<double, B> y(shape{5});
+  B::keep_highest(5, s.data(), k.data(), y.data());
+  std::vector<double> want;
+  for (vtrans::index i = 0; i < 5; ++i) want.push_back(vtrans::kernels::kept_after_dropping_lowest<double>(5, score.data(), i, 3));
+  CHECK(y.to_host() == want);
 }

@@ -667,12 +667,22 @@ struct cpu {
   // ---- random numbers (counter-based: same numbers on every backend) -------------------
   // ---- ranking (CoFi's keep rule) --------------------------------------------------------
   // y[i] = 0 for the round(n - kept[0]) lowest scores (equal scores: the lower index first), else
-  // 1 (kernels/rank.hpp); kept is in backend memory, so the decision needs no host read
+  // 1 (kernels/rank.hpp); kept is in backend memory, so the decision needs no host read. Here
+  // by a stable sort, n log n: a unit's place in it is the count the per-unit rule makes (n^2,
+  // 121 million comparisons for one of LLaMA-7B's FFN layers). NaN scores, which a sort cannot
+  // order, take the per-unit rule.
   template <class T>
   static void keep_highest(index n, const T* score, const T* kept, T* y) {
     const index drop = kernels::drop_count(n, double(kept[0]));
+    if (std::any_of(score, score + n, [](T v) { return v != v; })) {
 #pragma omp parallel for schedule(static) if (n * n > parallel_grain)
-    for (index i = 0; i < n; ++i) y[i] = kernels::kept_after_dropping_lowest(n, score, i, drop);
+      for (index i = 0; i < n; ++i) y[i] = kernels::kept_after_dropping_lowest(n, score, i, drop);
+      return;
+    }
+    std::vector<index> order(static_cast<std::size_t>(n));
+    for (index i = 0; i < n; ++i) order[std::size_t(i)] = i;
+    std::stable_sort(order.begin(), order.end(), [score](index a, index b) { return score[a] < score[b]; });
+    for (index r = 0; r < n; ++r) y[order[std::size_t(r)]] = r < drop ? T(0) : T(1);
   }
 
   template <class T>
