@@ -167,7 +167,7 @@ json run_child(const child_options& c) {
     fo.mask_seed = o.seed * 104729 + std::uint64_t(s);
     // the teacher runs every step (a cached teacher, prune/teacher_cache.hpp, would skip it)
     const auto targets = prune::teacher_targets(teacher, batch, o.distill.kd_weight > 0, o.distill.layer_weight > 0);
-    V loss = prune::detail::distill_loss(student, targets, task, batch, fo, o.distill, V(proj_w), V(proj_b));
+    V loss = prune::detail::distill_loss(student, targets, task, batch, static_cast<const train::device_batch<T, B>*>(nullptr), fo, o.distill, V(proj_w), V(proj_b));
     student.masks().for_each([&](masks::structure, vtrans::index, const auto& u) {
       if (loop.regularizer_weight > 0 && u.size() > 0)
         loss = autodiff::add(loss, autodiff::scale(u.regularizer(), static_cast<T>(loop.regularizer_weight / double(u.size()))));

@@ -84,6 +84,8 @@ int run(int argc, char** argv) {
     ("layer-weight", po::value(&o.distill.layer_weight)->default_value(o.distill.layer_weight), "layer distillation weight (CoFi matching)")
     ("data-fraction", po::value(&o.data_fraction)->default_value(o.data_fraction), "fraction of the training data pruned on by --variant fast and faster")
     ("teacher-cache-mb", po::value(&o.teacher_cache_mb)->default_value(o.teacher_cache_mb), "memory for the teacher's outputs, computed once per example and kept where the model runs (0: off)")
+    ("resident-data-mb", po::value(&o.resident_data_mb)->default_value(o.resident_data_mb),
+     "memory for the pruning set and the run's batch plan, kept where the model runs so that a step uploads nothing (0: upload each batch)")
     ("round-to", po::value(&o.selection.round_to)->default_value(o.selection.round_to), "round hidden and FFN widths to a multiple (8, 64, 128)")
     ("seq-len", po::value(&a.seq_len)->default_value(0), "sequence length for FLOPs (default: the model's training length)")
     ("no-embeddings", po::bool_switch(&a.no_embeddings), "leave embedding tables out of the parameter count (CoFi's convention)")

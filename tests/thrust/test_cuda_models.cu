@@ -140,9 +140,10 @@ void short_prune(prune::variant v, bool half = false) {
   const auto r = prune::vtrans_prune<masks::vib>(teacher, train::task_kind::sequence_classification, task, data::collate_options{}, o);
   const double uploads = double(end.uploads - warm.uploads) / 8, downloads = double(end.downloads - warm.downloads) / 8;
   thrust_cuda::set_half_gemm(false);
-  std::printf("%s%s prune: %lld steps, final expected sparsity %.3f, %.0f of %.0f parameters kept, per warm step %.1f uploads (the batch), %.1f downloads\n",
+  std::printf("%s%s prune: %lld steps, final expected sparsity %.3f, %.0f of %.0f parameters kept, per warm step %.1f uploads, %.1f downloads\n",
               prune::variant_name(v), half ? " (bf16 matrices, bf16 products)" : "", (long long)r.pruning_steps, r.final_expected_sparsity, r.pruned.params, r.full.params, uploads, downloads);
   check(downloads == 0, std::string(prune::variant_name(v)) + ": a warm pruning step reads from the device");
+  check(uploads == 0, std::string(prune::variant_name(v)) + ": a warm pruning step uploads (the pruning set is not resident)");
   check(r.pruned.params <= 0.7 * r.full.params + 1, std::string(prune::variant_name(v)) + ": the pruned model exceeds its budget");
   bool finite = true;
   for (const auto& p : r.trajectory) finite = finite && std::isfinite(p.loss);

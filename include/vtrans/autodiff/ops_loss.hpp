@@ -10,23 +10,32 @@
 namespace vtrans::autodiff {
 
 // Mean of -log softmax(logits)[target] over rows whose target is not ignore_index.
-// logits [..., classes]; targets: one per row, on the host (checked, then uploaded).
+// logits [..., classes]; targets: one per row, in the backend's memory (checked when they were
+// made: upload_ids), `counted` of them not ignored.
 template <class T, class B>
-var<T, B> cross_entropy(const var<T, B>& logits, const std::vector<std::int32_t>& targets, std::int32_t ignore_index = -100) {
+var<T, B> cross_entropy(const var<T, B>& logits, const id_tensor<B>& targets, index counted, std::int32_t ignore_index = -100) {
   const index rows = logits.shape().rows(), cols = logits.shape().cols();
-  const id_tensor<B> t = upload_ids<B>("cross_entropy", shape{rows}, targets, cols, ignore_index);
-  index counted = 0;
-  for (auto v : targets) counted += v != ignore_index;
+  require(targets.rank() == 1 && targets.numel() == rows, "cross_entropy",
+          "needs one target per row: " + targets.shape().str() + " for logits " + logits.shape().str());
   tensor<T, B> logp(logits.shape()), per_row(shape{rows}), loss(shape{});
   B::log_softmax(rows, cols, logits.value().data(), logp.data());
-  B::nll(rows, cols, logp.data(), t.data(), ignore_index, per_row.data());
+  B::nll(rows, cols, logp.data(), targets.data(), ignore_index, per_row.data());
   const T inv = counted ? T(1) / static_cast<T>(counted) : T(0);  // all ignored: loss 0, no gradient
   B::reduce_sum(rows, per_row.data(), inv, loss.data());
-  return record(std::move(loss), {&logits}, [gl = logits.grad_handle(), t, logp = std::move(logp), rows, cols, inv, ignore_index](const tensor<T, B>& g) {
+  return record(std::move(loss), {&logits}, [gl = logits.grad_handle(), t = targets, logp = std::move(logp), rows, cols, inv, ignore_index](const tensor<T, B>& g) {
     tensor<T, B> dlogp = tensor<T, B>::zeros(logp.shape());
     B::nll_backward(rows, cols, t.data(), ignore_index, g.data(), inv, dlogp.data());
     B::log_softmax_backward(rows, cols, logp.data(), dlogp.data(), gl.buffer().data());
   });
+}
+
+// The same with targets on the host (checked, then uploaded).
+template <class T, class B>
+var<T, B> cross_entropy(const var<T, B>& logits, const std::vector<std::int32_t>& targets, std::int32_t ignore_index = -100) {
+  const index rows = logits.shape().rows(), cols = logits.shape().cols();
+  index counted = 0;
+  for (auto v : targets) counted += v != ignore_index;
+  return cross_entropy(logits, upload_ids<B>("cross_entropy", shape{rows}, targets, cols, ignore_index), counted, ignore_index);
 }
 
 // mean((a - b)^2)

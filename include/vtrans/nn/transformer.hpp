@@ -40,6 +40,18 @@ struct batch_input {
   std::vector<std::int32_t> predict_rows;    // masked-LM head: only these rows of the [batch * seq] positions; empty = all
 };
 
+// A batch as the model reads it, in the backend's memory: forward(batch_input) checks and uploads
+// one; train/resident_set.hpp assembles them on the device from a data set kept there.
+template <class B>
+struct device_input {
+  index batch = 0, seq = 0;
+  autodiff::id_tensor<B> ids;             // [batch, seq]
+  autodiff::id_tensor<B> attention_mask;  // [batch, seq], 1 = token
+  autodiff::id_tensor<B> token_type_ids;  // [batch, seq]; only for families with token types
+  autodiff::id_tensor<B> position_ids;    // [batch, seq]; only for families with positions
+  autodiff::id_tensor<B> pooled_rows;     // [batch]: row b * seq + s the sequence head reads
+};
+
 struct forward_options {
   bool training = false;              // dropout on
   bool keep_layer_outputs = false;    // hidden state after every layer (for layer distillation)
@@ -253,49 +265,57 @@ class basic_transformer {
   void set_trainable(bool on) { for (auto& [name, p] : params_) p.set_trainable(on); }
 
   model_output<T, B> forward(const batch_input& in, const forward_options& opt = {}) const {
+    return run(upload(in), opt, in.predict_rows);
+  }
+  // The same on a batch already in the backend's memory (made by upload() or on the device).
+  model_output<T, B> forward(const device_input<B>& in, const forward_options& opt = {}) const { return run(in, opt, {}); }
+
+  // Checks a host batch and uploads what forward reads of it.
+  device_input<B> upload(const batch_input& in) const {
     check_input(in);
     const family_spec& f = spec();
     const index batch = in.batch, seq = in.seq;
-    std::vector<std::int32_t> mask = in.attention_mask.empty() ? std::vector<std::int32_t>(std::size_t(batch * seq), 1) : in.attention_mask;
-    const auto key_mask = autodiff::upload_ids<B>("attention_mask", shape{batch, seq}, mask, 2);
-    const auto ids = autodiff::upload_ids<B>("input_ids", shape{batch, seq}, in.ids, config_.vocab_size);
-    std::uint64_t dropout_offset = 0;
-    auto drop = [&](const var_t& x, double p) {
-      if (!opt.training || p <= 0) return x;
-      auto y = autodiff::dropout(x, p, opt.dropout_seed, dropout_offset);
-      dropout_offset += std::uint64_t(x.numel());
-      return y;
-    };
-    const double hidden_dropout = dropout_probability();
-    const mask_context mc = make_mask_context(opt, batch * seq);
-
-    model_output<T, B> out;
-    var_t h = embed(in, ids, mc);
-    h = drop(h, hidden_dropout);
-    const auto positions = f.positions == position_kind::rotary ? rotary_positions(batch, seq) : autodiff::id_tensor<B>();
-
-    for (std::size_t li = 0; li < layers_.size(); ++li) {
-      const layer& l = layers_[li];
-      if (l.size.has_attention && mc.runs_attention(li)) {
-        var_t x = f.pre_norm ? norm(h, l.attn_norm_w, l.attn_norm_b, mc, false) : h;
-        tensor_t* probs = nullptr;
-        if (opt.keep_attention) probs = &out.attention.emplace_back();
-        var_t a = self_attention(li, x, key_mask, positions, probs, mc);
-        a = drop(a, hidden_dropout);
-        h = f.pre_norm ? autodiff::add(h, a) : norm(autodiff::add(a, h), l.attn_norm_w, l.attn_norm_b, mc, true);
-      }
-      if (l.size.has_mlp && mc.runs_mlp(li)) {
-        var_t x = f.pre_norm ? norm(h, l.mlp_norm_w, l.mlp_norm_b, mc, false) : h;
-        var_t ff = drop(feed_forward(li, x, mc), hidden_dropout);
-        h = f.pre_norm ? autodiff::add(h, ff) : norm(autodiff::add(ff, h), l.mlp_norm_w, l.mlp_norm_b, mc, true);
-      }
-      if (opt.keep_layer_outputs) out.layer_outputs.push_back(h);
+    device_input<B> d;
+    d.batch = batch, d.seq = seq;
+    d.attention_mask = autodiff::upload_ids<B>("attention_mask", shape{batch, seq},
+                                               in.attention_mask.empty() ? std::vector<std::int32_t>(std::size_t(batch * seq), 1) : in.attention_mask, 2);
+    d.ids = autodiff::upload_ids<B>("input_ids", shape{batch, seq}, in.ids, config_.vocab_size);
+    if (uses_positions())
+      d.position_ids = autodiff::upload_ids<B>("position_ids", shape{batch, seq}, position_ids(in),
+                                               f.positions == position_kind::rotary ? INT32_MAX : config_.max_positions);
+    if (f.model.token_type_embedding.present())
+      d.token_type_ids = autodiff::upload_ids<B>("token_type_ids", shape{batch, seq},
+                                                 in.token_type_ids.empty() ? std::vector<std::int32_t>(std::size_t(batch * seq), 0) : in.token_type_ids,
+                                                 std::max<index>(1, config_.type_vocab_size));
+    if (head_ == head_kind::sequence_classification) {
+      std::vector<std::int32_t> flat = pooled_positions(in);
+      for (std::size_t b = 0; b < flat.size(); ++b) flat[b] += static_cast<std::int32_t>(index(b) * seq);
+      d.pooled_rows = autodiff::upload_ids<B>("pooled rows", shape{batch}, flat, batch * seq);
     }
-    // the final norm's output carries the hidden mask so that its scale folds into the (tied) head
-    if (f.model.final_norm.present()) h = norm(h, final_norm_.w, final_norm_.b, mc, true);
-    out.hidden = h;
-    out.logits = apply_head(h, in, drop, hidden_dropout, mc);
-    return out;
+    return d;
+  }
+
+  // Whether forward reads position ids (learned position embeddings or rotary positions).
+  bool uses_positions() const { return spec().model.position_embedding.present() || spec().positions == position_kind::rotary; }
+  // Position of every token, [batch * seq] row-major: its index in the row, or for RoBERTa the
+  // running count of non-padding tokens offset by padding_idx, padding at padding_idx.
+  std::vector<std::int32_t> position_ids(const batch_input& in) const {
+    std::vector<std::int32_t> pos(std::size_t(in.batch * in.seq));
+    const bool after_padding = spec().positions == position_kind::learned_after_padding;
+    for (index b = 0; b < in.batch; ++b) {
+      std::int32_t running = 0;
+      for (index s = 0; s < in.seq; ++s) {
+        const std::size_t i = std::size_t(b * in.seq + s);
+        if (after_padding) {
+          const bool real = in.ids[i] != config_.pad_token_id;
+          running += real;
+          pos[i] = static_cast<std::int32_t>(real ? running + config_.pad_token_id : config_.pad_token_id);
+        } else {
+          pos[i] = static_cast<std::int32_t>(s);
+        }
+      }
+    }
+    return pos;
   }
 
   // Row of the sequence-classification pooling for each batch entry: the first token for
@@ -537,33 +557,59 @@ class basic_transformer {
               "sequence length " + std::to_string(in.seq) + " exceeds the " + std::to_string(config_.max_positions) + " position embeddings");
   }
 
-  var_t embed(const batch_input& in, const autodiff::id_tensor<B>& ids, const mask_context& mc) const {
+  model_output<T, B> run(const device_input<B>& in, const forward_options& opt, const std::vector<std::int32_t>& predict_rows) const {
     const family_spec& f = spec();
     const index batch = in.batch, seq = in.seq;
-    var_t e = autodiff::embedding(token_embedding_, ids);
-    if (f.model.position_embedding.present()) {
-      std::vector<std::int32_t> pos(std::size_t(batch * seq));
-      for (index b = 0; b < batch; ++b) {
-        std::int32_t running = 0;
-        for (index s = 0; s < seq; ++s) {
-          const std::size_t i = std::size_t(b * seq + s);
-          if (f.positions == position_kind::learned_after_padding) {
-            // RoBERTa: cumsum over non-padding tokens, offset by padding_idx; padding sits at padding_idx
-            const bool real = in.ids[i] != config_.pad_token_id;
-            running += real;
-            pos[i] = static_cast<std::int32_t>(real ? running + config_.pad_token_id : config_.pad_token_id);
-          } else {
-            pos[i] = static_cast<std::int32_t>(s);
-          }
-        }
+    require(batch > 0 && seq > 0 && in.ids.shape() == shape{batch, seq} && in.attention_mask.shape() == shape{batch, seq}, "transformer::forward",
+            "a device batch needs ids and attention_mask of [batch, seq] = [" + std::to_string(batch) + ", " + std::to_string(seq) + "]");
+    std::uint64_t dropout_offset = 0;
+    auto drop = [&](const var_t& x, double p) {
+      if (!opt.training || p <= 0) return x;
+      auto y = autodiff::dropout(x, p, opt.dropout_seed, dropout_offset);
+      dropout_offset += std::uint64_t(x.numel());
+      return y;
+    };
+    const double hidden_dropout = dropout_probability();
+    const mask_context mc = make_mask_context(opt, batch * seq);
+
+    model_output<T, B> out;
+    var_t h = embed(in, mc);
+    h = drop(h, hidden_dropout);
+
+    for (std::size_t li = 0; li < layers_.size(); ++li) {
+      const layer& l = layers_[li];
+      if (l.size.has_attention && mc.runs_attention(li)) {
+        var_t x = f.pre_norm ? norm(h, l.attn_norm_w, l.attn_norm_b, mc, false) : h;
+        tensor_t* probs = nullptr;
+        if (opt.keep_attention) probs = &out.attention.emplace_back();
+        var_t a = self_attention(li, x, in.attention_mask, in.position_ids, probs, mc);
+        a = drop(a, hidden_dropout);
+        h = f.pre_norm ? autodiff::add(h, a) : norm(autodiff::add(a, h), l.attn_norm_w, l.attn_norm_b, mc, true);
       }
-      const auto pos_ids = autodiff::upload_ids<B>("position_ids", shape{batch, seq}, pos, config_.max_positions);
-      e = autodiff::add(e, autodiff::embedding(position_embedding_, pos_ids));
+      if (l.size.has_mlp && mc.runs_mlp(li)) {
+        var_t x = f.pre_norm ? norm(h, l.mlp_norm_w, l.mlp_norm_b, mc, false) : h;
+        var_t ff = drop(feed_forward(li, x, mc), hidden_dropout);
+        h = f.pre_norm ? autodiff::add(h, ff) : norm(autodiff::add(ff, h), l.mlp_norm_w, l.mlp_norm_b, mc, true);
+      }
+      if (opt.keep_layer_outputs) out.layer_outputs.push_back(h);
+    }
+    // the final norm's output carries the hidden mask so that its scale folds into the (tied) head
+    if (f.model.final_norm.present()) h = norm(h, final_norm_.w, final_norm_.b, mc, true);
+    out.hidden = h;
+    out.logits = apply_head(h, in, predict_rows, drop, hidden_dropout, mc);
+    return out;
+  }
+
+  var_t embed(const device_input<B>& in, const mask_context& mc) const {
+    const family_spec& f = spec();
+    var_t e = autodiff::embedding(token_embedding_, in.ids);
+    if (f.model.position_embedding.present()) {
+      require(in.position_ids.shape() == in.ids.shape(), "transformer::forward", "the device batch has no position_ids of [batch, seq]");
+      e = autodiff::add(e, autodiff::embedding(position_embedding_, in.position_ids));
     }
     if (f.model.token_type_embedding.present()) {
-      const std::vector<std::int32_t> types = in.token_type_ids.empty() ? std::vector<std::int32_t>(std::size_t(batch * seq), 0) : in.token_type_ids;
-      const auto type_ids = autodiff::upload_ids<B>("token_type_ids", shape{batch, seq}, types, std::max<index>(1, config_.type_vocab_size));
-      e = autodiff::add(e, autodiff::embedding(token_type_embedding_, type_ids));
+      require(in.token_type_ids.shape() == in.ids.shape(), "transformer::forward", "the device batch has no token_type_ids of [batch, seq]");
+      e = autodiff::add(e, autodiff::embedding(token_type_embedding_, in.token_type_ids));
     }
     e = hidden_mask(e, mc);
     if (f.model.embedding_norm.present()) e = norm(e, embedding_norm_.w, embedding_norm_.b, mc, true);
@@ -575,13 +621,6 @@ class basic_transformer {
     if (h.bf.defined()) return autodiff::linear(x, h.bf, b);
     if (h.hf.defined()) return autodiff::linear(x, h.hf, b);
     return autodiff::linear(x, w, b);
-  }
-
-  autodiff::id_tensor<B> rotary_positions(index batch, index seq) const {
-    std::vector<std::int32_t> pos(std::size_t(batch * seq));
-    for (index b = 0; b < batch; ++b)
-      for (index s = 0; s < seq; ++s) pos[std::size_t(b * seq + s)] = static_cast<std::int32_t>(s);
-    return autodiff::upload_ids<B>("position_ids", shape{batch * seq}, pos, INT32_MAX);
   }
 
   var_t self_attention(std::size_t li, const var_t& x, const autodiff::id_tensor<B>& key_mask, const autodiff::id_tensor<B>& positions,
@@ -630,12 +669,11 @@ class basic_transformer {
     }
   }
 
-  // hidden [batch, seq, D] -> one row per batch entry, at the given positions
-  var_t pool(const var_t& h, const std::vector<std::int32_t>& rows) const {
-    const index seq = h.shape()[1];
-    std::vector<std::int32_t> flat(rows.size());
-    for (std::size_t b = 0; b < rows.size(); ++b) flat[b] = static_cast<std::int32_t>(index(b) * seq + rows[b]);
-    return gather_rows(h, flat);
+  // hidden [batch, seq, D] -> one row per batch entry: the flat rows b * seq + s in `rows`
+  var_t pool(const var_t& h, const autodiff::id_tensor<B>& rows) const {
+    const index positions = h.shape()[0] * h.shape()[1], D = h.shape()[2];
+    require(rows.shape() == shape{h.shape()[0]}, "transformer::forward", "the device batch has no pooled_rows of [batch]");
+    return autodiff::embedding(autodiff::reshape(h, shape{positions, D}), rows);
   }
   // hidden [batch, seq, D] -> [rows, D]: the given rows of the flattened positions
   var_t gather_rows(const var_t& h, const std::vector<std::int32_t>& flat) const {
@@ -651,12 +689,13 @@ class basic_transformer {
   }
 
   template <class Drop>
-  var_t apply_head(const var_t& h, const batch_input& in, Drop& drop, double p, const mask_context& mc) const {
+  var_t apply_head(const var_t& h, const device_input<B>& in, const std::vector<std::int32_t>& predict_rows, Drop& drop, double p,
+                   const mask_context& mc) const {
     const family_spec& f = spec();
     switch (head_) {
       case head_kind::base: return h;
       case head_kind::sequence_classification: {
-        var_t x = pool(h, pooled_positions(in));
+        var_t x = pool(h, in.pooled_rows);
         if (head_params_.pooler.w.defined()) x = keep_hidden_units(autodiff::tanh(autodiff::linear(x, head_params_.pooler.w, head_params_.pooler.b)), mc);
         if (head_params_.dense.w.defined()) x = keep_hidden_units(autodiff::tanh(autodiff::linear(drop(x, p), head_params_.dense.w, head_params_.dense.b)), mc);
         if (f.classifier_dropout) x = drop(x, p);
@@ -664,7 +703,7 @@ class basic_transformer {
       }
       case head_kind::token_classification: return autodiff::linear(drop(h, p), head_params_.out.w, head_params_.out.b);
       case head_kind::masked_lm: {
-        const var_t rows = in.predict_rows.empty() ? h : gather_rows(h, in.predict_rows);
+        const var_t rows = predict_rows.empty() ? h : gather_rows(h, predict_rows);
         var_t x = autodiff::activation(act_, autodiff::linear(rows, head_params_.dense.w, head_params_.dense.b));
         return autodiff::linear(norm_layer(x, head_params_.norm, mc), token_embedding_, head_params_.out.b);
       }

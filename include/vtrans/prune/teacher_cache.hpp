@@ -47,13 +47,15 @@ struct distill_targets {
   std::vector<autodiff::var<T, B>> layers;  // distilled teacher layers, [token rows, D] each
 };
 
-// The teacher's outputs on one batch, computed now (one forward pass, not recorded).
+// The teacher's outputs on one batch, computed now (one forward pass, not recorded); `d`: the
+// batch already in the backend's memory, if it is.
 template <class Teacher, class T = typename Teacher::value_type, class B = typename Teacher::backend>
-distill_targets<T, B> teacher_targets(const Teacher& teacher, const data::batch& b, bool logits, bool layers) {
+distill_targets<T, B> teacher_targets(const Teacher& teacher, const data::batch& b, bool logits, bool layers,
+                                      const nn::device_input<B>* d = nullptr) {
   autodiff::no_record guard;
   nn::forward_options fo;
   fo.keep_layer_outputs = layers;
-  const auto t = teacher.forward(train::to_input(b), fo);
+  const auto t = d ? teacher.forward(*d, fo) : teacher.forward(train::to_input(b), fo);
   distill_targets<T, B> out;
   if (logits) out.logits = select_rows(t.logits, logit_rows(t.logits, b));
   if (layers) {
@@ -74,9 +76,9 @@ class teacher_outputs {
   teacher_outputs(const Teacher& teacher, const data::data_loader& loader, bool logits, bool layers, std::size_t cap_bytes)
       : teacher_(teacher), lengths_(loader.lengths()), logits_(logits), layers_(layers), cap_(cap_bytes) {}
 
-  distill_targets<T, B> of(const data::batch& b) {
+  distill_targets<T, B> of(const data::batch& b, const nn::device_input<B>* d = nullptr) {
     if (caching_ && all_stored(b)) return assemble(b);
-    distill_targets<T, B> out = teacher_targets(teacher_, b, logits_, layers_);
+    distill_targets<T, B> out = teacher_targets(teacher_, b, logits_, layers_, d);
     ++forwards_;
     // one logit row per token or per sequence (the same thing for one-token batches)
     if (b.seq_len > 1 && out.logits.defined()) per_token_ = out.logits.shape().rows() == index(real_token_rows(b).size());

@@ -37,6 +37,7 @@
 #include "vtrans/train/clip.hpp"
 #include "vtrans/train/objectives.hpp"
 #include "vtrans/train/progress.hpp"
+#include "vtrans/train/resident_set.hpp"
 #include "vtrans/train/schedule.hpp"
 
 namespace vtrans::prune {
@@ -78,6 +79,9 @@ struct prune_options {
   distill_options distill;
   selection_options selection;
   double teacher_cache_mb = 1024;               // memory (the backend's: on a GPU, the device's) for cached teacher outputs (0: off)
+  // Memory (the backend's) for the data set and the run's batch plan, kept there so that a step
+  // uploads nothing (train/resident_set.hpp); over it (or 0), each step uploads its batch.
+  double resident_data_mb = 1024;
   std::uint64_t seed = 1;
   train::progress_style progress = train::progress_style::automatic;
   index trajectory_every = 10;                  // record the mask trajectory every this many steps
@@ -238,22 +242,22 @@ double require_finite(const V& term, const std::string& phase, std::int64_t step
 }
 
 // Loss of a student batch: task loss, logit KD and layer distillation towards the teacher's
-// outputs on the batch's real rows.
+// outputs on the batch's real rows. `on_device`: the batch in the backend's memory, if it is.
 template <class Student, class T, class B>
 autodiff::var<T, B> distill_loss(const Student& student, const distill_targets<T, B>& teacher, train::task_kind task, const data::batch& b,
-                                 const nn::forward_options& fo, const distill_options& d, const autodiff::var<T, B>& proj_w,
-                                 const autodiff::var<T, B>& proj_b) {
+                                 const train::device_batch<T, B>* on_device, const nn::forward_options& fo, const distill_options& d,
+                                 const autodiff::var<T, B>& proj_w, const autodiff::var<T, B>& proj_b) {
   using V = autodiff::var<T, B>;
   nn::forward_options sfo = fo;
   sfo.keep_layer_outputs = d.layer_weight > 0;
-  const auto out = student.forward(train::to_input(b), sfo);
+  const auto out = on_device ? student.forward(on_device->input, sfo) : student.forward(train::to_input(b), sfo);
   V loss;
   auto add = [&](const V& term, double w) {
     if (w == 0) return;
     const V t = autodiff::scale(term, static_cast<T>(w));
     loss = loss.defined() ? autodiff::add(loss, t) : t;
   };
-  if (d.task_weight > 0) add(train::task_loss(task, out, b), d.task_weight);
+  if (d.task_weight > 0) add(on_device ? train::task_loss(task, out, b, *on_device) : train::task_loss(task, out, b), d.task_weight);
   if (d.kd_weight > 0) {
     const V s = select_rows(out.logits, logit_rows(out.logits, b));
     add(task == train::task_kind::regression ? autodiff::mse(s, teacher.logits) : autodiff::kl_div(s, teacher.logits, d.temperature), d.kd_weight);
@@ -273,6 +277,13 @@ teacher_outputs<Teacher> teacher_for(const Teacher& teacher, const data::data_lo
   const bool fixed_inputs = task != train::task_kind::masked_lm;  // masked LM masks anew every step
   return teacher_outputs<Teacher>(teacher, loader, o.distill.kd_weight > 0, o.distill.layer_weight > 0,
                                   fixed_inputs ? std::size_t(o.teacher_cache_mb * 1024.0 * 1024.0) : 0);
+}
+
+// The data set in the backend's memory for a run of `steps` batches, when it fits.
+template <class Teacher>
+train::resident_set<Teacher> resident_for(const Teacher& teacher, const data::data_loader& loader, train::task_kind task, std::int64_t steps,
+                                          const prune_options& o) {
+  return train::resident_set<Teacher>(teacher, loader, task, steps, std::size_t(o.resident_data_mb * 1024.0 * 1024.0));
 }
 
 template <class T, class B>
@@ -301,20 +312,24 @@ std::int64_t finetune(Student& student, const Teacher& teacher, train::task_kind
   train::adamw<T, B> opt(params, {o.lr_weights, 0.9, 0.999, 1e-8, 0.01}, {train::no_decay_group()});
   const train::lr_schedule sched{train::schedule_kind::linear, steps / 10, steps};
   auto targets = detail::teacher_for(teacher, loader, task, o);
+  const auto resident = detail::resident_for(teacher, loader, task, steps, o);
   train::progress_options po;
   po.style = o.progress;
   po.unit = "ex";
   train::progress bar(phase, steps, po);
   std::int64_t step = 0;
   double lv = 0;  // the loss last read on the host
-  for (std::uint64_t epoch = 0; step < steps; ++epoch)
-    for (const auto& indices : loader.plan(epoch)) {
+  for (std::uint64_t epoch = 0; step < steps; ++epoch) {
+    const auto batches = loader.plan(epoch);
+    for (std::size_t bi = 0; bi < batches.size(); ++bi) {
       if (step >= steps) break;
-      const data::batch b = loader.make_batch(indices);
+      const data::batch b = loader.make_batch(batches[bi]);
+      const auto on_device = resident.active() ? std::optional(resident.batch(epoch, bi, b)) : std::nullopt;
       nn::forward_options fo;
       fo.training = true;
       fo.dropout_seed = o.seed * 1000003 + std::uint64_t(step);
-      const auto loss = detail::distill_loss(student, targets.of(b), task, b, fo, o.distill, autodiff::var<T, B>(proj_w), autodiff::var<T, B>(proj_b));
+      const auto loss = detail::distill_loss(student, targets.of(b, on_device ? &on_device->input : nullptr), task, b,
+                                             on_device ? &*on_device : nullptr, fo, o.distill, autodiff::var<T, B>(proj_w), autodiff::var<T, B>(proj_b));
       if (step % o.sync_every == 0) lv = detail::require_finite(loss, phase, step, "task + distillation loss");
       autodiff::backward(loss);
       train::clip_grad_norm_on_device(params, o.max_grad_norm);
@@ -323,6 +338,7 @@ std::int64_t finetune(Student& student, const Teacher& teacher, train::task_kind
       ++step;
       bar.step(lv, b.batch_size);
     }
+  }
   bar.finish();
   return step;
 }
@@ -414,6 +430,7 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
   train::adamw<T, B> mask_opt(mask_params, {loop.mask_lr, 0.9, 0.999, 1e-8, 0.0});
   train::adamw<T, B> weight_opt(weight_params, {o.lr_weights, 0.9, 0.999, 1e-8, 0.01}, {train::no_decay_group()});
   auto targets = detail::teacher_for(teacher, loader, task, o);
+  const auto resident = detail::resident_for(teacher, loader, task, cap, o);
 
   prune_result<nn::transformer<Family, masks::none, B, T>> result(nn::transformer<Family, masks::none, B, T>(teacher.config(), teacher.head()));
   result.full = full;
@@ -481,12 +498,14 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
       if (done(step)) break;
       const auto& indices = batches[bi];
       const data::batch b = loader.make_batch(indices);
+      const auto on_device = resident.active() ? std::optional(resident.batch(epoch, bi, b)) : std::nullopt;
       nn::forward_options fo;
       fo.training = true;
       fo.dropout_seed = o.seed * 7919 + std::uint64_t(step);
       fo.mask_seed = o.seed * 104729 + std::uint64_t(step);
       const bool sync = step % o.sync_every == 0, record = step % o.trajectory_every == 0;
-      V loss = detail::distill_loss(student, targets.of(b), task, b, fo, o.distill, V(proj_w), V(proj_b));
+      V loss = detail::distill_loss(student, targets.of(b, on_device ? &on_device->input : nullptr), task, b, on_device ? &*on_device : nullptr, fo,
+                                    o.distill, V(proj_w), V(proj_b));
       if (sync) detail::require_finite(loss, "pruning", step, "task + distillation loss");
       // the masks' regulariser, each structure normalised by its number of units
       student.masks().for_each([&](masks::structure, index, const auto& u) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "vtrans/train/checkpoint.hpp"
 #include "vtrans/train/clip.hpp"
 #include "vtrans/train/objectives.hpp"
+#include "vtrans/train/resident_set.hpp"
 #include "vtrans/train/schedule.hpp"
 
 namespace vtrans::train {
@@ -43,6 +45,9 @@ struct trainer_options {
   bool dropout = true;
   mlm_options mlm;                 // masked LM only (its seed is replaced by `seed`)
   std::int64_t sync_every = 1;     // read loss and gradient norm on the host every this many steps
+  // memory (the backend's) for the training set and the run's batch plan, kept there so that a
+  // step uploads nothing (resident_set.hpp); over it (or 0), each micro-batch is uploaded
+  double resident_data_mb = 1024;
 };
 
 template <class Model>
@@ -53,7 +58,8 @@ class trainer {
   using optimizer_type = adamw<T, B>;
 
   trainer(Model& model, optimizer_type& optimizer, const data::data_loader& loader, trainer_options options)
-      : model_(model), opt_(optimizer), loader_(loader), o_(std::move(options)) {
+      : model_(model), opt_(optimizer), loader_(loader), o_(std::move(options)),
+        resident_(model, loader, o_.task, o_.total_steps * o_.grad_accum, std::size_t(o_.resident_data_mb * 1024.0 * 1024.0)) {
     if (o_.grad_accum < 1) throw vtrans::usage_error("trainer: grad_accum must be at least 1");
     if (o_.sync_every < 1) throw vtrans::usage_error("trainer: sync_every must be at least 1");
     if (loader_.batches_per_epoch() == 0) throw vtrans::usage_error("trainer: the training set yields no batches");
@@ -72,13 +78,14 @@ class trainer {
     for (index micro = 0; micro < o_.grad_accum; ++micro) {
       const std::uint64_t stream = std::uint64_t(state_.step) * std::uint64_t(o_.grad_accum) + std::uint64_t(micro);
       data::batch b = next_batch();
-      const nn::batch_input in = task_input(o_.task, b, o_.mlm, stream);
+      const auto on_device = resident_.active() ? std::optional(resident_.batch(state_.epoch, std::size_t(state_.cursor - 1), b)) : std::nullopt;
+      const nn::batch_input in = on_device ? nn::batch_input{} : task_input(o_.task, b, o_.mlm, stream);
       for (auto m : b.attention_mask) r.tokens += m;
       nn::forward_options fo;
       fo.training = o_.dropout;
       fo.dropout_seed = data::derive_seed(o_.seed ^ 0x5eedULL, stream);
-      const auto out = model_.forward(in, fo);
-      auto loss = task_loss(o_.task, out, b);
+      const auto out = on_device ? model_.forward(on_device->input, fo) : model_.forward(in, fo);
+      auto loss = on_device ? task_loss(o_.task, out, b, *on_device) : task_loss(o_.task, out, b);
       if (o_.grad_accum > 1) loss = autodiff::scale(loss, T(1.0 / double(o_.grad_accum)));
       B::axpby(1, T(1), loss.value().data(), T(1), loss_sum_.data());  // summed where it lives
       autodiff::backward(loss);
@@ -142,6 +149,7 @@ class trainer {
   optimizer_type& opt_;
   const data::data_loader& loader_;
   trainer_options o_;
+  resident_set<Model> resident_;
   training_state state_;
   std::vector<std::vector<std::size_t>> plan_;
   std::uint64_t plan_epoch_ = ~std::uint64_t(0);
