@@ -46,9 +46,10 @@ struct warm_steps {
 };
 
 template <class Policy, class B>
-warm_steps count_warm_steps(vtrans::index layers, prune::variant v, double layer_weight = 0, double resident_data_mb = 1024) {
+warm_steps count_warm_steps(vtrans::index layers, prune::variant v, double layer_weight = 0, double resident_data_mb = 1024, bool padded = false) {
   const nn::transformer<nn::bert, masks::none, B> teacher(narrow_bert(layers), nn::head_kind::sequence_classification, 3);
-  const auto task = vtrans_test::toy_classification(48, 5, teacher.config().vocab_size);  // 3 batches: epoch 0 fills the teacher cache
+  // 3 batches: epoch 0 fills the teacher cache; padded: 5 to 13 tokens, batches padded to their longest
+  const auto task = padded ? vtrans_test::synthetic_set(48, 5) : vtrans_test::toy_classification(48, 5, teacher.config().vocab_size);
   prune::prune_options o = short_run(v, 1000);
   o.distill.layer_weight = layer_weight;
   o.resident_data_mb = resident_data_mb;
@@ -98,6 +99,12 @@ TEST_CASE_TEMPLATE("CoFi's layer distillation crosses once per step, whatever th
   CHECK(shallow.counts.downloads == 9 * 1);
   CHECK(deep.counts.uploads == 0);
   CHECK(shallow.counts.uploads == 0);
+  // on padded batches the distilled rows are the real tokens': planned with the batches, not uploaded
+  const auto padded = count_warm_steps<masks::hard_concrete, B>(12, prune::variant::vtrans, 0.5, 1024, true);
+  CHECK(padded.counts.downloads == 9 * 1);
+  CHECK(padded.counts.uploads == 0);
+  const auto padded_up = count_warm_steps<masks::hard_concrete, B>(12, prune::variant::vtrans, 0.5, 0, true);
+  CHECK(padded_up.counts.uploads >= 9 * 7);  // the batch and its token rows
 }
 
 TEST_CASE_TEMPLATE("reading the host less often changes nothing but the reads", B, VTRANS_TEST_BACKENDS) {
@@ -176,11 +183,12 @@ void check_resident_batches(const Model& model, train::task_kind task, const std
   plan.seed = 3;
   const data::data_loader loader(set, plan, co);
   const std::int64_t batches = 2 * std::int64_t(loader.batches_per_epoch()) + 1;
-  const train::resident_set<Model> resident(model, loader, task, batches, std::size_t(1) << 20);
+  const train::resident_set<Model> resident(model, loader, task, batches, std::size_t(1) << 20, true);
   REQUIRE(resident.active() != host_path_expected);
   if (host_path_expected) return;
   CHECK(resident.planned_batches() == std::size_t(3 * loader.batches_per_epoch()));  // whole epochs
   CHECK(resident.bytes() > 0);
+  CHECK(resident.keeps_token_rows());
   auto same = [](const autodiff::id_tensor<B>& a, const autodiff::id_tensor<B>& b, const char* what) {
     INFO(what);
     CHECK(a.shape() == b.shape());
@@ -207,6 +215,9 @@ void check_resident_batches(const Model& model, train::task_kind task, const std
       if (h.position_ids.rank() > 0) same(d.input.position_ids, h.position_ids, "positions");
       CHECK(d.input.pooled_rows.rank() == h.pooled_rows.rank());
       if (h.pooled_rows.rank() > 0) same(d.input.pooled_rows, h.pooled_rows, "pooled rows");
+      const auto real = data::real_token_rows(b);
+      if (vtrans::index(real.size()) < b.batch_size * b.seq_len) CHECK(d.token_rows.to_host() == real);
+      else CHECK(d.token_rows.rank() == 0);  // every row: distillation takes them all without an index
       switch (task) {
         case train::task_kind::sequence_classification:
         case train::task_kind::token_classification: CHECK(d.labels.to_host() == b.labels); break;
@@ -271,17 +282,21 @@ TEST_CASE_TEMPLATE("a resident data set gathers on the device the batches the ho
 
 TEST_CASE_TEMPLATE("pruning on the resident data set is the pruning on uploaded batches, value for value", B, VTRANS_TEST_BACKENDS) {
   const nn::transformer<nn::bert, masks::none, B> teacher(narrow_bert(3), nn::head_kind::sequence_classification, 3);
-  const auto task = vtrans_test::toy_classification(40, 5, teacher.config().vocab_size);  // 3 batches, the last of 8
-  auto o = short_run(prune::variant::vtrans, 3);
-  o.finetune_steps = 4;
-  const auto resident = prune::vtrans_prune<masks::vib>(teacher, train::task_kind::sequence_classification, task, data::collate_options{}, o);
-  o.resident_data_mb = 0;
-  const auto uploaded = prune::vtrans_prune<masks::vib>(teacher, train::task_kind::sequence_classification, task, data::collate_options{}, o);
-  CHECK(resident.kept.hidden == uploaded.kept.hidden);
-  for (const auto& [name, p] : resident.model.parameters()) {
-    INFO(name);
-    CHECK(p.value().to_host() == uploaded.model.parameter(name).value().to_host());
-  }
-  REQUIRE(resident.trajectory.size() == uploaded.trajectory.size());
-  for (std::size_t i = 0; i < resident.trajectory.size(); ++i) CHECK(resident.trajectory[i].loss == uploaded.trajectory[i].loss);
+  auto same_run = [&](const std::vector<data::sequence>& task, double layer_weight) {
+    auto o = short_run(prune::variant::vtrans, 3);
+    o.finetune_steps = 4;
+    o.distill.layer_weight = layer_weight;
+    const auto resident = prune::vtrans_prune<masks::vib>(teacher, train::task_kind::sequence_classification, task, data::collate_options{}, o);
+    o.resident_data_mb = 0;
+    const auto uploaded = prune::vtrans_prune<masks::vib>(teacher, train::task_kind::sequence_classification, task, data::collate_options{}, o);
+    CHECK(resident.kept.hidden == uploaded.kept.hidden);
+    for (const auto& [name, p] : resident.model.parameters()) {
+      INFO(name);
+      CHECK(p.value().to_host() == uploaded.model.parameter(name).value().to_host());
+    }
+    REQUIRE(resident.trajectory.size() == uploaded.trajectory.size());
+    for (std::size_t i = 0; i < resident.trajectory.size(); ++i) CHECK(resident.trajectory[i].loss == uploaded.trajectory[i].loss);
+  };
+  SUBCASE("equal lengths, the last batch smaller") { same_run(vtrans_test::toy_classification(40, 5, teacher.config().vocab_size), 0); }
+  SUBCASE("padded batches with layer distillation") { same_run(vtrans_test::synthetic_set(40, 5), 0.5); }
 }

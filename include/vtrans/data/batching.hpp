@@ -37,6 +37,14 @@ struct batch {
   std::int32_t id_at(index b, index s) const { return ids[static_cast<std::size_t>(b * seq_len + s)]; }
 };
 
+// Rows of the flattened [batch * seq] positions that hold real (non-padding) tokens, ascending.
+inline std::vector<std::int32_t> real_token_rows(const batch& b) {
+  std::vector<std::int32_t> rows;
+  for (std::size_t i = 0; i < b.attention_mask.size(); ++i)
+    if (b.attention_mask[i]) rows.push_back(std::int32_t(i));
+  return rows;
+}
+
 struct collate_options {
   std::int32_t pad_id = 0;
   index max_length = 0;         // truncate longer sequences (keep the head); 0 = no cap

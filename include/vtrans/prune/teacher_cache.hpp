@@ -11,23 +11,21 @@
 #include "vtrans/data/batching.hpp"
 #include "vtrans/prune/distill.hpp"
 #include "vtrans/train/objectives.hpp"
+#include "vtrans/train/resident_set.hpp"
 
 namespace vtrans::prune {
 
-// Rows of a [batch * seq, C] output that hold real (non-padding) tokens, ascending.
-inline std::vector<std::int32_t> real_token_rows(const data::batch& b) {
-  std::vector<std::int32_t> rows;
-  for (std::size_t i = 0; i < b.attention_mask.size(); ++i)
-    if (b.attention_mask[i]) rows.push_back(std::int32_t(i));
-  return rows;
-}
+using data::real_token_rows;
 
-// The rows `rows` (ascending) of x viewed as [rows, cols].
+// The rows `rows` (ascending) of x viewed as [rows, cols]; `on_device`: the same rows already in
+// the backend's memory, if they are (train::device_batch::token_rows), else they are uploaded.
 template <class T, class B>
-autodiff::var<T, B> select_rows(const autodiff::var<T, B>& x, const std::vector<std::int32_t>& rows) {
+autodiff::var<T, B> select_rows(const autodiff::var<T, B>& x, const std::vector<std::int32_t>& rows,
+                                const autodiff::id_tensor<B>* on_device = nullptr) {
   const index n = x.shape().rows(), c = x.shape().cols();
   const autodiff::var<T, B> flat = x.shape().rank() == 2 ? x : autodiff::reshape(x, shape{n, c});
   if (index(rows.size()) == n) return flat;  // ascending and complete: every row, in order
+  if (on_device && on_device->rank() == 1 && on_device->numel() == index(rows.size())) return autodiff::embedding(flat, *on_device);
   return autodiff::embedding(flat, autodiff::upload_ids<B>("rows", shape{index(rows.size())}, rows, n));
 }
 
@@ -51,16 +49,18 @@ struct distill_targets {
 // batch already in the backend's memory, if it is.
 template <class Teacher, class T = typename Teacher::value_type, class B = typename Teacher::backend>
 distill_targets<T, B> teacher_targets(const Teacher& teacher, const data::batch& b, bool logits, bool layers,
-                                      const nn::device_input<B>* d = nullptr) {
+                                      const train::device_batch<T, B>* d = nullptr) {
   autodiff::no_record guard;
   nn::forward_options fo;
   fo.keep_layer_outputs = layers;
-  const auto t = d ? teacher.forward(*d, fo) : teacher.forward(train::to_input(b), fo);
+  const auto t = d ? teacher.forward(d->input, fo) : teacher.forward(train::to_input(b), fo);
+  const autodiff::id_tensor<B>* rows = d ? &d->token_rows : nullptr;
   distill_targets<T, B> out;
-  if (logits) out.logits = select_rows(t.logits, logit_rows(t.logits, b));
+  if (logits) out.logits = select_rows(t.logits, logit_rows(t.logits, b), rows);
   if (layers) {
     const auto tokens = real_token_rows(b);
-    for (index l : distilled_teacher_layers(index(t.layer_outputs.size()))) out.layers.push_back(select_rows(t.layer_outputs[std::size_t(l)], tokens));
+    for (index l : distilled_teacher_layers(index(t.layer_outputs.size())))
+      out.layers.push_back(select_rows(t.layer_outputs[std::size_t(l)], tokens, rows));
   }
   return out;
 }
@@ -76,7 +76,7 @@ class teacher_outputs {
   teacher_outputs(const Teacher& teacher, const data::data_loader& loader, bool logits, bool layers, std::size_t cap_bytes)
       : teacher_(teacher), lengths_(loader.lengths()), logits_(logits), layers_(layers), cap_(cap_bytes) {}
 
-  distill_targets<T, B> of(const data::batch& b, const nn::device_input<B>* d = nullptr) {
+  distill_targets<T, B> of(const data::batch& b, const train::device_batch<T, B>* d = nullptr) {
     if (caching_ && all_stored(b)) return assemble(b);
     distill_targets<T, B> out = teacher_targets(teacher_, b, logits_, layers_, d);
     ++forwards_;

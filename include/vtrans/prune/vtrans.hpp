@@ -259,13 +259,13 @@ autodiff::var<T, B> distill_loss(const Student& student, const distill_targets<T
   };
   if (d.task_weight > 0) add(on_device ? train::task_loss(task, out, b, *on_device) : train::task_loss(task, out, b), d.task_weight);
   if (d.kd_weight > 0) {
-    const V s = select_rows(out.logits, logit_rows(out.logits, b));
+    const V s = select_rows(out.logits, logit_rows(out.logits, b), on_device ? &on_device->token_rows : nullptr);
     add(task == train::task_kind::regression ? autodiff::mse(s, teacher.logits) : autodiff::kl_div(s, teacher.logits, d.temperature), d.kd_weight);
   }
   if (d.layer_weight > 0) {
     const auto tokens = real_token_rows(b);
     std::vector<V> states;
-    for (const auto& h : out.layer_outputs) states.push_back(select_rows(h, tokens));
+    for (const auto& h : out.layer_outputs) states.push_back(select_rows(h, tokens, on_device ? &on_device->token_rows : nullptr));
     add(layer_distillation(teacher.layers, states, proj_w, proj_b), d.layer_weight);
   }
   return loss;
@@ -279,11 +279,14 @@ teacher_outputs<Teacher> teacher_for(const Teacher& teacher, const data::data_lo
                                   fixed_inputs ? std::size_t(o.teacher_cache_mb * 1024.0 * 1024.0) : 0);
 }
 
-// The data set in the backend's memory for a run of `steps` batches, when it fits.
+// The data set in the backend's memory for a run of `steps` batches, when it fits, with the
+// real-token rows of its batches where distillation selects them (per-token logits, layers).
 template <class Teacher>
 train::resident_set<Teacher> resident_for(const Teacher& teacher, const data::data_loader& loader, train::task_kind task, std::int64_t steps,
                                           const prune_options& o) {
-  return train::resident_set<Teacher>(teacher, loader, task, steps, std::size_t(o.resident_data_mb * 1024.0 * 1024.0));
+  const bool per_token = task == train::task_kind::token_classification || task == train::task_kind::causal_lm;
+  const bool token_rows = o.distill.layer_weight > 0 || (o.distill.kd_weight > 0 && per_token);
+  return train::resident_set<Teacher>(teacher, loader, task, steps, std::size_t(o.resident_data_mb * 1024.0 * 1024.0), token_rows);
 }
 
 template <class T, class B>
@@ -328,7 +331,7 @@ std::int64_t finetune(Student& student, const Teacher& teacher, train::task_kind
       nn::forward_options fo;
       fo.training = true;
       fo.dropout_seed = o.seed * 1000003 + std::uint64_t(step);
-      const auto loss = detail::distill_loss(student, targets.of(b, on_device ? &on_device->input : nullptr), task, b,
+      const auto loss = detail::distill_loss(student, targets.of(b, on_device ? &*on_device : nullptr), task, b,
                                              on_device ? &*on_device : nullptr, fo, o.distill, autodiff::var<T, B>(proj_w), autodiff::var<T, B>(proj_b));
       if (step % o.sync_every == 0) lv = detail::require_finite(loss, phase, step, "task + distillation loss");
       autodiff::backward(loss);
@@ -504,7 +507,7 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
       fo.dropout_seed = o.seed * 7919 + std::uint64_t(step);
       fo.mask_seed = o.seed * 104729 + std::uint64_t(step);
       const bool sync = step % o.sync_every == 0, record = step % o.trajectory_every == 0;
-      V loss = detail::distill_loss(student, targets.of(b, on_device ? &on_device->input : nullptr), task, b, on_device ? &*on_device : nullptr, fo,
+      V loss = detail::distill_loss(student, targets.of(b, on_device ? &*on_device : nullptr), task, b, on_device ? &*on_device : nullptr, fo,
                                     o.distill, V(proj_w), V(proj_b));
       if (sync) detail::require_finite(loss, "pruning", step, "task + distillation loss");
       // the masks' regulariser, each structure normalised by its number of units

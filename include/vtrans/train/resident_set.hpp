@@ -5,7 +5,8 @@
 // examples each batch holds, and the row its sequence head pools) is uploaded once, for every
 // batch of the run. A batch is gathered from the tables on the device and cut to its own padded
 // length: the values data::collate and the model's upload() would give, for any padding, since
-// an example's positions and labels do not depend on how far its row is padded.
+// an example's positions and labels do not depend on how far its row is padded. The real-token
+// rows that distillation selects in padded batches are planned with the batches, on request.
 // Not kept, so uploaded per step as before: masked LM (masked anew every step), regression with
 // examples lacking a score (the host path names them), and data over the memory cap.
 #include <cstdint>
@@ -23,10 +24,13 @@ struct device_batch {
   nn::device_input<B> input;
   autodiff::id_tensor<B> labels;  // [batch] per sequence, [batch * seq] per token; undefined for regression
   tensor<T, B> scores;            // [batch] regression targets
+  // data::real_token_rows of a padded batch (the rows distillation compares), when kept
+  autodiff::id_tensor<B> token_rows;
 };
 
 // The examples of `loader` and its plans for a run of `batches` batches (epoch 0 onwards, in
-// plan order), for `model` (its position and pooling rules) and `task`.
+// plan order), for `model` (its position and pooling rules) and `task`; with `token_rows`, also
+// each padded batch's real-token rows, when they fit under the cap too.
 template <class Model>
 class resident_set {
  public:
@@ -34,7 +38,8 @@ class resident_set {
   using B = typename Model::backend;
   using ids_t = autodiff::id_tensor<B>;
 
-  resident_set(const Model& model, const data::data_loader& loader, task_kind task, std::int64_t batches, std::size_t cap_bytes)
+  resident_set(const Model& model, const data::data_loader& loader, task_kind task, std::int64_t batches, std::size_t cap_bytes,
+               bool token_rows = false)
       : task_(task) {
     if (task == task_kind::masked_lm || loader.size() == 0 || batches <= 0) return;
     std::vector<std::size_t> all(loader.size());
@@ -83,28 +88,41 @@ class resident_set {
       case task_kind::masked_lm: break;
     }
 
-    // the plan of every batch of the run, and the pooled rows of each
-    std::vector<std::int32_t> order, pooled;
+    // the plan of every batch of the run, the pooled rows of each, and its real-token rows
+    std::vector<std::int32_t> order, pooled, tokens;
     const bool pools = model.head() == nn::head_kind::sequence_classification;
     for (std::uint64_t epoch = 0; std::int64_t(slots_.size()) < batches; ++epoch) {
       epoch_first_.push_back(slots_.size());
       for (const auto& indices : loader.plan(epoch)) {
         const data::batch b = loader.make_batch(indices);
-        slots_.push_back({std::size_t(order.size()), b.batch_size, b.seq_len});
+        slot s{std::size_t(order.size()), b.batch_size, b.seq_len, 0, 0};
         for (std::size_t i : indices) order.push_back(std::int32_t(i));
         if (pools) {
           std::vector<std::int32_t> rows = model.pooled_positions(to_input(b));
           for (std::size_t r = 0; r < rows.size(); ++r) pooled.push_back(rows[r] + std::int32_t(index(r) * b.seq_len));
         }
+        if (token_rows) {
+          const std::vector<std::int32_t> real = data::real_token_rows(b);
+          if (index(real.size()) < b.batch_size * b.seq_len) {  // a complete set needs no index
+            s.tokens_first = tokens.size(), s.tokens = index(real.size());
+            tokens.insert(tokens.end(), real.begin(), real.end());
+          }
+        }
+        slots_.push_back(s);
       }
     }
     order_ = ids_t::from_host(shape{index(order.size())}, order);
     if (pools) pooled_ = ids_t::from_host(shape{index(pooled.size())}, pooled);
+    if (!tokens.empty() && bytes_ + tokens.size() * sizeof(std::int32_t) <= cap_bytes) {
+      tokens_ = ids_t::from_host(shape{index(tokens.size())}, tokens);
+      bytes_ += tokens.size() * sizeof(std::int32_t);
+    }
     active_ = true;
   }
 
   bool active() const { return active_; }
-  std::size_t bytes() const { return bytes_; }  // memory the tables and the plan take (or would take)
+  std::size_t bytes() const { return bytes_; }  // memory the tables, the plan and any token rows take (or would take)
+  bool keeps_token_rows() const { return held(tokens_); }
   std::size_t planned_batches() const { return slots_.size(); }
 
   // Batch `number` of `epoch`'s plan, assembled on the device; `host` is the same batch collated
@@ -139,6 +157,10 @@ class resident_set {
       d.scores = tensor<T, B>(shape{s.size});
       B::gather_rows(s.size, 1, scores_.data(), rows, d.scores.data());
     }
+    if (held(tokens_) && s.tokens > 0) {
+      d.token_rows = ids_t(shape{s.tokens});
+      B::copy_2d(1, s.tokens, tokens_.data() + s.tokens_first, s.tokens, d.token_rows.data(), s.tokens, std::int32_t(0));
+    }
     return d;
   }
 
@@ -146,6 +168,8 @@ class resident_set {
   struct slot {
     std::size_t first;  // of its examples in order_ (and rows in pooled_)
     index size, seq;
+    std::size_t tokens_first;  // of its real-token rows in tokens_
+    index tokens;              // 0: none kept (complete, or not asked for)
   };
   template <class V>
   static bool held(const tensor<V, B>& t) { return t.rank() > 0; }  // a default tensor has rank 0
@@ -163,7 +187,7 @@ class resident_set {
   bool active_ = false;
   std::size_t bytes_ = 0;
   index width_ = 0;
-  ids_t ids_, mask_, types_, positions_, labels_, order_, pooled_;
+  ids_t ids_, mask_, types_, positions_, labels_, order_, pooled_, tokens_;
   tensor<T, B> scores_;
   std::vector<slot> slots_;
   std::vector<std::size_t> epoch_first_;
