@@ -174,6 +174,8 @@ TEST_CASE_TEMPLATE("a training step uploads nothing, between host reads reads no
 
 namespace {
 
+std::size_t p_last(const data::data_loader& loader) { return loader.batches_per_epoch() - 1; }
+
 template <class Model>
 void check_resident_batches(const Model& model, train::task_kind task, const std::vector<data::sequence>& set, const data::collate_options& co,
                             bool host_path_expected = false) {
@@ -238,6 +240,8 @@ void check_resident_batches(const Model& model, train::task_kind task, const std
       CHECK(double(train::task_loss(task, out, b, d).item()) == double(train::task_loss(task, host_out, b).item()));
     }
   }
+  CHECK_FALSE(resident.covers(3, 0));
+  CHECK(resident.covers(2, p_last(loader)));
   CHECK_THROWS_AS(resident.batch(3, 0, loader.make_batch(loader.plan(3)[0])), vtrans::error);  // past the plan
 }
 
@@ -299,4 +303,24 @@ TEST_CASE_TEMPLATE("pruning on the resident data set is the pruning on uploaded 
   };
   SUBCASE("equal lengths, the last batch smaller") { same_run(vtrans_test::toy_classification(40, 5, teacher.config().vocab_size), 0); }
   SUBCASE("padded batches with layer distillation") { same_run(vtrans_test::synthetic_set(40, 5), 0.5); }
+}
+
+TEST_CASE_TEMPLATE("a trainer driven past its planned run uploads the batches beyond it", B, VTRANS_TEST_BACKENDS) {
+  const auto task = vtrans_test::toy_classification(48, 6, 40);
+  data::batch_plan_options plan;
+  plan.batch_size = 8;  // 6 batches an epoch
+  const data::data_loader loader(task, plan, data::collate_options{});
+  nn::transformer<nn::bert, masks::none, B> model(narrow_bert(2), nn::head_kind::sequence_classification, 3);
+  train::adamw<float, B> opt(model.parameters(), {1e-3, 0.9, 0.999, 1e-8, 0.01});
+  train::trainer_options to;
+  to.total_steps = 2;  // planned: the whole of epoch 0
+  train::trainer<decltype(model)> t(model, opt, loader, to);
+  for (int i = 0; i < 8; ++i) {
+    INFO("step " << i + 1);
+    const auto before = B::transfers().read().uploads;
+    CHECK(std::isfinite(t.step().loss));
+    const auto uploads = B::transfers().read().uploads - before;
+    if (i < 6) CHECK(uploads == 0u);
+    else CHECK(uploads > 0u);
+  }
 }

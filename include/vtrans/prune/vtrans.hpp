@@ -327,7 +327,7 @@ std::int64_t finetune(Student& student, const Teacher& teacher, train::task_kind
     for (std::size_t bi = 0; bi < batches.size(); ++bi) {
       if (step >= steps) break;
       const data::batch b = loader.make_batch(batches[bi]);
-      const auto on_device = resident.active() ? std::optional(resident.batch(epoch, bi, b)) : std::nullopt;
+      const auto on_device = resident.covers(epoch, bi) ? std::optional(resident.batch(epoch, bi, b)) : std::nullopt;
       nn::forward_options fo;
       fo.training = true;
       fo.dropout_seed = o.seed * 1000003 + std::uint64_t(step);
@@ -501,7 +501,7 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
       if (done(step)) break;
       const auto& indices = batches[bi];
       const data::batch b = loader.make_batch(indices);
-      const auto on_device = resident.active() ? std::optional(resident.batch(epoch, bi, b)) : std::nullopt;
+      const auto on_device = resident.covers(epoch, bi) ? std::optional(resident.batch(epoch, bi, b)) : std::nullopt;
       nn::forward_options fo;
       fo.training = true;
       fo.dropout_seed = o.seed * 7919 + std::uint64_t(step);

@@ -124,12 +124,16 @@ class resident_set {
   std::size_t bytes() const { return bytes_; }  // memory the tables, the plan and any token rows take (or would take)
   bool keeps_token_rows() const { return held(tokens_); }
   std::size_t planned_batches() const { return slots_.size(); }
+  // Whether batch `number` of `epoch` is in the planned run (a run driven past it uploads).
+  bool covers(std::uint64_t epoch, std::size_t number) const {
+    return active_ && epoch < epoch_first_.size() && epoch_first_[epoch] + number < slots_.size();
+  }
 
   // Batch `number` of `epoch`'s plan, assembled on the device; `host` is the same batch collated
   // on the host (its shape is checked against the plan).
   device_batch<T, B> batch(std::uint64_t epoch, std::size_t number, const data::batch& host) const {
     require(active_, "resident_set::batch", "the data set is not kept in the backend's memory");
-    require(epoch < epoch_first_.size() && epoch_first_[epoch] + number < slots_.size(), "resident_set::batch",
+    require(covers(epoch, number), "resident_set::batch",
             "batch " + std::to_string(number) + " of epoch " + std::to_string(epoch) + " is past the " + std::to_string(slots_.size()) +
                 " batches planned");
     const slot& s = slots_[epoch_first_[epoch] + number];

@@ -78,7 +78,8 @@ class trainer {
     for (index micro = 0; micro < o_.grad_accum; ++micro) {
       const std::uint64_t stream = std::uint64_t(state_.step) * std::uint64_t(o_.grad_accum) + std::uint64_t(micro);
       data::batch b = next_batch();
-      const auto on_device = resident_.active() ? std::optional(resident_.batch(state_.epoch, std::size_t(state_.cursor - 1), b)) : std::nullopt;
+      const std::size_t number = std::size_t(state_.cursor - 1);
+      const auto on_device = resident_.covers(state_.epoch, number) ? std::optional(resident_.batch(state_.epoch, number, b)) : std::nullopt;
       const nn::batch_input in = on_device ? nn::batch_input{} : task_input(o_.task, b, o_.mlm, stream);
       for (auto m : b.attention_mask) r.tokens += m;
       nn::forward_options fo;
