@@ -433,7 +433,7 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
   train::adamw<T, B> mask_opt(mask_params, {loop.mask_lr, 0.9, 0.999, 1e-8, 0.0});
   train::adamw<T, B> weight_opt(weight_params, {o.lr_weights, 0.9, 0.999, 1e-8, 0.01}, {train::no_decay_group()});
   auto targets = detail::teacher_for(teacher, loader, task, o);
-  const auto resident = detail::resident_for(teacher, loader, task, cap, o);
+  std::optional resident(detail::resident_for(teacher, loader, task, cap, o));  // released before fine-tuning keeps its own
 
   prune_result<nn::transformer<Family, masks::none, B, T>> result(nn::transformer<Family, masks::none, B, T>(teacher.config(), teacher.head()));
   result.full = full;
@@ -501,7 +501,7 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
       if (done(step)) break;
       const auto& indices = batches[bi];
       const data::batch b = loader.make_batch(indices);
-      const auto on_device = resident.covers(epoch, bi) ? std::optional(resident.batch(epoch, bi, b)) : std::nullopt;
+      const auto on_device = resident->covers(epoch, bi) ? std::optional(resident->batch(epoch, bi, b)) : std::nullopt;
       nn::forward_options fo;
       fo.training = true;
       fo.dropout_seed = o.seed * 7919 + std::uint64_t(step);
@@ -563,6 +563,7 @@ prune_result<nn::transformer<Family, masks::none, B, T>> vtrans_prune(const nn::
   result.times.prune_s = earlier_seconds + detail::seconds_since(t_start);
 
   // Fast-VTrans fine-tunes on all the training data; Faster-VTrans does not fine-tune by default
+  resident.reset();
   select_compact_finetune(student, teacher, task, train_set, collate, o, o.kind, result);
   return result;
 }
